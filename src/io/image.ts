@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import type { OutputInfo, Sharp } from 'sharp';
 import { BinaryMask, RGBImage, checkImage, checkMask } from '../data/sample';
 
 /** Where an image comes from: a file path or an encoded buffer (PNG/JPEG bytes). */
@@ -52,8 +53,8 @@ async function decodeRaw(
   source: ImageSource,
   expected: string,
   options: LoadImageOptions,
-  configure: (s: sharp.Sharp) => sharp.Sharp,
-): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+  configure: (s: Sharp) => Sharp,
+): Promise<{ data: Buffer; info: OutputInfo }> {
   if (typeof source === 'string') assertFile(source, `cannot read ${expected}`);
   const input = typeof source === 'string' ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   try {

@@ -62,7 +62,7 @@ export function resizeBilinearAntialias<T extends tf.Tensor2D | tf.Tensor3D>(x: 
   const [h, w] = x.shape;
   if (outH >= h && outW >= w) return resizeBilinear(x, outH, outW);
   return tf.tidy(() => {
-    const c = x.rank === 3 ? x.shape[2] : 1;
+    const c = x.rank === 3 ? (x.shape[2] as number) : 1;
     const ah = tf.tensor2d(antialiasWeights(h, outH), [outH, h]); // [outH, H]
     const aw = tf.tensor2d(antialiasWeights(w, outW), [outW, w]); // [outW, W]
     const rows = tf.matMul(ah, x.toFloat().reshape([h, w * c])); // [outH, W*C]

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// `npm run test:notebooks`: execute every notebook under Jupyter with the tslab kernel, on copies
+// (outputs go to notebooks/_executed/, the committed notebooks are untouched), in the preset named by
+// COPRS_PRESET (default `tiny`). Fails on any cell error. Usage: run-notebooks.js [name-filter ...]
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const nbDir = path.join(root, 'notebooks');
+const outDir = path.join(nbDir, '_executed');
+const kernelBinary = path.join(root, 'bin', 'tslab');
+const tslab = path.join(root, 'node_modules', '.bin', 'tslab');
+const python = process.env.COPRS_PYTHON || '/usr/bin/python3';
+
+function fail(msg) {
+  console.error(`test:notebooks: ${msg}`);
+  process.exit(1);
+}
+
+function which(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+}
+
+if (!which('jupyter-nbconvert')) fail('jupyter-nbconvert not found: apt-get install jupyter-nbconvert python3-ipykernel');
+
+// Register the kit's tslab kernel (bin/tslab starts tslab from the repository root) unless the
+// registered `tslab` kernel already points at it.
+function registeredKernelBinary() {
+  const r = spawnSync(python, ['-c', 'import json,jupyter_client.kernelspec as k; print(json.dumps(k.KernelSpecManager().get_kernel_spec("tslab").argv))'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  try { return JSON.parse(r.stdout)[0]; } catch { return null; }
+}
+if (registeredKernelBinary() !== kernelBinary) {
+  const r = spawnSync(tslab, ['install', `--python=${python}`, `--binary=${kernelBinary}`], { stdio: 'inherit' });
+  if (r.status !== 0) fail('tslab install failed');
+  if (registeredKernelBinary() !== kernelBinary) fail(`the tslab kernel is not registered with ${kernelBinary}`);
+}
+
+const filters = process.argv.slice(2);
+const notebooks = fs.readdirSync(nbDir)
+  .filter((f) => f.endsWith('.ipynb'))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (notebooks.length === 0) fail('no notebooks found');
+fs.mkdirSync(outDir, { recursive: true });
+
+const env = { ...process.env, COPRS_PRESET: process.env.COPRS_PRESET || 'tiny', COPRS_NOTEBOOK_RUN: '1' };
+let failed = 0;
+for (const nb of notebooks) {
+  const t0 = Date.now();
+  const r = spawnSync('jupyter-nbconvert', [
+    '--to', 'notebook', '--execute',
+    '--ExecutePreprocessor.kernel_name=tslab',
+    `--ExecutePreprocessor.timeout=${process.env.COPRS_NOTEBOOK_TIMEOUT || 1200}`,
+    '--output-dir', outDir,
+    path.join(nbDir, nb),
+  ], { env, encoding: 'utf8', cwd: root });
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    failed++;
+    const tail = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim()).slice(-40).join('\n');
+    console.log(`not ok - ${nb} (${secs} s, preset ${env.COPRS_PRESET})\n${tail}`);
+  } else {
+    console.log(`ok - ${nb} (${secs} s, preset ${env.COPRS_PRESET})`);
+  }
+}
+console.log(`${notebooks.length - failed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,98 @@
+/**
+ * `coprs` command line. Each subcommand is a function from parsed flags to a result object; with
+ * `--json` the result is printed as one JSON object on the last line of stdout (logs go to stderr).
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { FlagSpec, Flags, UsageError, formatHelp, parseFlags } from './args';
+
+interface Command {
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  run: (flags: Flags, positional: string[]) => Promise<Record<string, unknown> | void>;
+}
+
+const json: FlagSpec = { type: 'boolean', help: 'print one JSON object as the last line' };
+const backend: FlagSpec = { type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu (default: COPRS_BACKEND, else auto)' };
+
+/* eslint-disable @typescript-eslint/no-require-imports -- commands load lazily so `coprs --help` is instant */
+const COMMANDS: Record<string, Command> = {
+  info: {
+    summary: 'backend in use and why, available backends, versions, training-kernel completeness',
+    flags: { json, backend },
+    run: (f) => require('./commands/info').infoCommand(f),
+  },
+  bench: {
+    summary: 'GFLOP/s of 256²/512² matmul and conv2d fwd+bwd on every available backend, in one run',
+    flags: { json, backend, quick: { type: 'boolean', help: 'shorter timing loops' } },
+    run: (f) => require('./commands/bench').benchCommand(f),
+  },
+  'data build': {
+    summary: 'regenerate the frozen ShapeWorld-RS splits bit-identically and check them against the manifest',
+    flags: { json, out: { type: 'string', help: 'output directory (default data/shapeworld; the manifest is rewritten only there with --update-manifest)' }, 'update-manifest': { type: 'boolean', help: 'write a new manifest instead of checking against it' } },
+    run: (f) => require('./commands/data').dataBuildCommand(f),
+  },
+  'data stats': {
+    summary: 'counts per split and subset, scene and query statistics',
+    flags: { json },
+    run: (f) => require('./commands/data').dataStatsCommand(f),
+  },
+  'data verify': {
+    summary: 'check data/shapeworld against its manifest (no regeneration)',
+    flags: { json },
+    run: (f) => require('./commands/data').dataVerifyCommand(f),
+  },
+  start: {
+    summary: 'the main job on the embedded default (what `npm start` runs)',
+    flags: { json, backend },
+    run: (f) => require('./commands/start').startCommand(f),
+  },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function usage(): string {
+  const lines = ['usage: coprs <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', 'coprs <command> --help shows its options.');
+  return lines.join('\n');
+}
+
+/** Find the longest command name that prefixes argv ("data build" before "data"). */
+function findCommand(argv: string[]): { name: string; rest: string[] } | null {
+  for (const n of [2, 1]) {
+    const name = argv.slice(0, n).join(' ');
+    if (COMMANDS[name]) return { name, rest: argv.slice(n) };
+  }
+  return null;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    console.log(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    console.error(`coprs: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const cmd = COMMANDS[found.name];
+  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+    console.log(`coprs ${found.name}: ${cmd.summary}\n\noptions:\n${formatHelp(cmd.flags)}`);
+    return 0;
+  }
+  try {
+    const { flags, positional } = parseFlags(found.rest, cmd.flags);
+    if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}" for "coprs ${found.name}"`);
+    const result = await cmd.run(flags, positional);
+    if (flags.json) console.log(JSON.stringify(result ?? {}));
+    const failed = result && (result as { ok?: unknown }).ok === false;
+    return failed ? 1 : 0;
+  } catch (e) {
+    console.error(`coprs ${found.name}: ${(e as Error).message}`);
+    if (process.env.COPRS_DEBUG) console.error((e as Error).stack);
+    return e instanceof UsageError ? 2 : 1;
+  } finally {
+    const { closeBrowser } = require('../notebook/chromium') as typeof import('../notebook/chromium');
+    await closeBrowser();
+  }
+}

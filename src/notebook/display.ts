@@ -1,0 +1,107 @@
+/**
+ * Rich output for notebooks, in one helper. Inside the tslab kernel it shows images, HTML, Markdown
+ * and Plotly figures inline; outside (CLI, tests) it only writes files. Every figure can also be
+ * written to figures/ as PNG (sharp buffers directly; Plotly through headless Chromium).
+ */
+import * as path from 'path';
+import { FIGURES_DIR } from '../util/paths';
+import { writeFileAtomic } from './files';
+import { figureHtml, figurePage, figureToPng, PlotlyFigure } from './plotly';
+import { chromiumAvailable, chromiumPath } from './chromium';
+import { FrameLike, Row, tableHtml, tableText } from './table';
+
+interface TslabDisplay {
+  png(b: Uint8Array): void;
+  html(s: string): void;
+  markdown(s: string): void;
+  text(s: string): void;
+}
+
+/** tslab's display when running inside its kernel, else null. */
+function tslabDisplay(): TslabDisplay | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+    if (jupyter.lastWriteDisplayData == null) return null;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('tslab') as { display: TslabDisplay }).display;
+  } catch {
+    return null;
+  }
+}
+
+export function inNotebook(): boolean {
+  return tslabDisplay() != null;
+}
+
+/** Resolve a figure name ("02-grid" or "02-grid.png") to a path under figures/ (absolute paths kept). */
+export function figurePath(name: string, ext: string): string {
+  const file = name.endsWith(ext) ? name : `${name}${ext}`;
+  return path.isAbsolute(file) ? file : path.join(FIGURES_DIR, file);
+}
+
+let plotlyLoaded = false;
+
+export interface SaveOptions {
+  /** Write the figure under figures/ with this name (".png" added). */
+  save?: string;
+}
+
+export interface PlotlyOptions extends SaveOptions {
+  width?: number;
+  height?: number;
+}
+
+export const display = {
+  /** Show a PNG buffer (e.g. from sharp); optionally write it to figures/. Returns the written path. */
+  async png(buf: Uint8Array, opts: SaveOptions = {}): Promise<string | null> {
+    tslabDisplay()?.png(buf);
+    if (!opts.save) return null;
+    const file = figurePath(opts.save, '.png');
+    await writeFileAtomic(file, buf);
+    return file;
+  },
+
+  html(s: string): void {
+    const d = tslabDisplay();
+    if (d) d.html(s);
+  },
+
+  /** Show a table (rows or a danfojs DataFrame): HTML in a notebook, aligned text elsewhere. */
+  table(t: Row[] | FrameLike, caption?: string): void {
+    const d = tslabDisplay();
+    if (d) d.html(tableHtml(t, caption));
+    else console.log(`${caption ? `${caption}\n` : ''}${tableText(t)}`);
+  },
+
+  markdown(s: string): void {
+    const d = tslabDisplay();
+    if (d) d.markdown(s);
+    else console.log(s);
+  },
+
+  /**
+   * Show a Plotly figure inline (the plotly.js bundle is inlined in the first figure's output of a
+   * kernel session, so the executed notebook works offline) and write a PNG to figures/ through
+   * headless Chromium. Without Chromium, a standalone HTML file is written instead and the reason
+   * is printed. Returns the written path.
+   */
+  async plotly(fig: PlotlyFigure, opts: PlotlyOptions = {}): Promise<string | null> {
+    const d = tslabDisplay();
+    if (d) {
+      d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, width: opts.width, height: opts.height }));
+      plotlyLoaded = true;
+    }
+    if (!opts.save) return null;
+    if (!chromiumAvailable()) {
+      const file = figurePath(opts.save, '.html');
+      await writeFileAtomic(file, figurePage(fig, opts));
+      console.error(`[coprs] Chromium not found at ${chromiumPath()}: wrote ${path.relative(process.cwd(), file)} instead of a PNG (apt-get install chromium, or set COPRS_CHROMIUM)`);
+      return file;
+    }
+    const png = await figureToPng(fig, opts);
+    const file = figurePath(opts.save, '.png');
+    await writeFileAtomic(file, png);
+    return file;
+  },
+};

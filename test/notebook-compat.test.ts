@@ -1,0 +1,57 @@
+/**
+ * The notebooks import src/ through tslab, which compiles every imported file itself with its own
+ * TypeScript (5.0) and options, and loads them from memory with a resolver that knows files, not
+ * folders. This test catches what would break a notebook long before the notebook run does:
+ * (1) src/ type-checks under tslab's compiler and options, (2) no relative import names a folder.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PACKAGE_ROOT } from '../src/util/paths';
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const SRC = path.join(PACKAGE_ROOT, 'src');
+
+test('every relative import in src/ names a .ts file, not a folder (tslab resolves files only)', () => {
+  const bad: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']*)'/g)) {
+      const target = path.resolve(path.dirname(file), m[1]);
+      if (!fs.existsSync(`${target}.ts`) && !fs.existsSync(target)) bad.push(`${path.relative(PACKAGE_ROOT, file)}: '${m[1]}' does not exist`);
+      else if (!fs.existsSync(`${target}.ts`) && fs.statSync(target).isDirectory()) bad.push(`${path.relative(PACKAGE_ROOT, file)}: '${m[1]}' is a folder; import '${m[1]}/index'`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('src/ type-checks with tslab\'s TypeScript and compiler options', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('@tslab/typescript-for-tslab') as typeof import('typescript');
+  const options: import('typescript').CompilerOptions = {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    target: ts.ScriptTarget.ES2022,
+    lib: ['lib.es2022.d.ts'],
+    resolveJsonModule: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ['node'],
+    typeRoots: [path.join(PACKAGE_ROOT, 'node_modules', '@types')],
+  };
+  const program = ts.createProgram(sourceFiles(SRC), options);
+  const diags = ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file ? `${path.relative(PACKAGE_ROOT, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : '';
+    return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+  });
+  assert.deepEqual(diags, []);
+});
