@@ -38,6 +38,28 @@ if (registeredKernelBinary() !== kernelBinary) {
   if (registeredKernelBinary() !== kernelBinary) fail(`the tslab kernel is not registered with ${kernelBinary}`);
 }
 
+/**
+ * tslab reports compile errors as stderr text with an empty error message, so on failure the
+ * notebook is run once more with --allow-errors and every cell's stderr and error outputs are shown.
+ */
+function diagnose(nb) {
+  const diagDir = path.join(outDir, 'diagnostics');
+  fs.mkdirSync(diagDir, { recursive: true });
+  spawnSync('jupyter-nbconvert', ['--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.kernel_name=tslab',
+    '--output-dir', diagDir, path.join(nbDir, nb)], { env, encoding: 'utf8', cwd: root });
+  let executed;
+  try { executed = JSON.parse(fs.readFileSync(path.join(diagDir, nb), 'utf8')); } catch { return '  (no diagnostics: the re-run wrote no notebook)'; }
+  const lines = [];
+  executed.cells.forEach((c, i) => {
+    for (const o of c.outputs || []) {
+      const text = o.output_type === 'error' ? `${o.ename}: ${o.evalue}\n${(o.traceback || []).join('\n')}`
+        : o.output_type === 'stream' && o.name === 'stderr' ? [].concat(o.text).join('') : null;
+      if (text) lines.push(`  cell ${i}: ${[].concat(c.source).join('').split('\n')[0]}\n    ${text.trim().split('\n').slice(0, 15).join('\n    ')}`);
+    }
+  });
+  return lines.join('\n') || '  (no stderr or error output in the re-run)';
+}
+
 const filters = process.argv.slice(2);
 const notebooks = fs.readdirSync(nbDir)
   .filter((f) => f.endsWith('.ipynb'))
@@ -60,8 +82,9 @@ for (const nb of notebooks) {
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (r.status !== 0) {
     failed++;
-    const tail = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim()).slice(-40).join('\n');
+    const tail = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim()).slice(-12).join('\n');
     console.log(`not ok - ${nb} (${secs} s, preset ${env.COPRS_PRESET})\n${tail}`);
+    console.log(diagnose(nb));
   } else {
     console.log(`ok - ${nb} (${secs} s, preset ${env.COPRS_PRESET})`);
   }
