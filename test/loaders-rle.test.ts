@@ -38,7 +38,8 @@ test('hand-worked encodings: deltas from the count two back, negatives, multi-ch
 });
 
 test('a larger pycocotools string (40 x 50, area 1281) round-trips', () => {
-  const s = '01Z66hIb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb0Y6';
+  // np.zeros((40, 50)); m[3:37, 5:45] = 1; m[10:12, :] = 0; m[0, 0] = 1; pycocotools.mask.encode(m).
+  const s = '01Z66hIb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb04^OLb0Y6';
   const mask = rleToMask({ size: [40, 50], counts: s });
   assert.equal(mask.data.reduce((a, v) => a + v, 0), 1281);
   assert.equal(mask.data[0], 1); // pixel (0, 0) is set
