@@ -1,5 +1,5 @@
 /** Image I/O: decoding PNG/JPEG with sharp, masks, atomic writes, tensors, and clear errors. */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,8 +13,13 @@ import { RGBImage } from '../src/data/sample';
 
 tf.setBackend('cpu');
 
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'coprs-io-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'coprs-io-'));
+  made.push(d);
+  return d;
 }
 
 /** A 5 x 3 image whose pixel (x, y) is (10x, 20y, 7). */

@@ -1,5 +1,5 @@
 /** ReasonSeg loader on fixtures in the published LabelMe-style format (test/fixtures/reasonseg). */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +8,8 @@ import { loadReasonSeg } from '../src/data/loaders/reasonseg';
 import { BinaryMask, checkImage, checkMask } from '../src/data/sample';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'reasonseg');
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 const area = (m: BinaryMask): number => m.data.reduce((s, v) => s + v, 0);
 const at = (m: BinaryMask, x: number, y: number): number => m.data[y * m.width + x];
@@ -15,6 +17,7 @@ const at = (m: BinaryMask, x: number, y: number): number => m.data[y * m.width +
 /** A scratch copy of the fixtures; `edit` rewrites val/two_cups.json. */
 function scratch(edit?: (json: Record<string, unknown>) => void): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coprs-reasonseg-'));
+  made.push(dir);
   fs.cpSync(FIXTURES, dir, { recursive: true });
   if (edit) {
     const file = path.join(dir, 'val', 'two_cups.json');

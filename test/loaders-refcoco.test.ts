@@ -1,5 +1,5 @@
 /** RefCOCO loader on fixtures in COCO instances + exported refs JSON format (test/fixtures/refcoco). */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +8,8 @@ import { RefCocoOptions, loadRefCoco } from '../src/data/loaders/refcoco';
 import { BinaryMask, checkImage, checkMask } from '../src/data/sample';
 
 const DIR = path.join(__dirname, 'fixtures', 'refcoco');
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 const BASE: RefCocoOptions = {
   instancesJson: path.join(DIR, 'instances.json'),
   refsJson: path.join(DIR, 'refs.json'),
@@ -23,6 +25,7 @@ const readJson = (name: string): any => JSON.parse(fs.readFileSync(path.join(DIR
 /** Writes edited copies of the two JSON files into a scratch folder; returns options using them. */
 function edited(editInstances?: (j: any) => void, editRefs?: (j: any) => void): RefCocoOptions {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coprs-refcoco-'));
+  made.push(dir);
   const inst = readJson('instances.json');
   const refs = readJson('refs.json');
   editInstances?.(inst);
@@ -111,6 +114,7 @@ test('errors for objects passed in name them <instances> / <refs>; unreadable fi
   await assert.rejects(loadRefCoco({ ...BASE, refsJson: { not: 'a list' } }), /<refs>: field "refs" must be an array, got object/);
   await assert.rejects(loadRefCoco({ ...BASE, refsJson: path.join(DIR, 'nope.json') }), /nope\.json: cannot read JSON file \(file not found\)/);
   const badImage = fs.mkdtempSync(path.join(os.tmpdir(), 'coprs-refcoco-img-'));
+  made.push(badImage);
   fs.cpSync(path.join(DIR, 'images'), badImage, { recursive: true });
   const f = path.join(badImage, 'COCO_train2014_000000000001.jpg');
   fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 100)); // truncated JPEG

@@ -64,7 +64,7 @@ const convCases: { name: string; x: number[]; f: number[]; stride: number | [num
 
 for (const c of convCases) {
   test(`Conv2DBackpropFilter wasm = cpu: ${c.name}`, async () => {
-    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad).shape);
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x as [number, number, number, number]) as tf.Tensor4D, tf.zeros(c.f as [number, number, number, number]) as tf.Tensor4D, c.stride, c.pad).shape);
     await compareBackends(c.name, [c.x, dyShape], (x, dy) =>
       backpropFilter(x, dy, c.f, c.stride, c.pad));
   });
@@ -94,7 +94,7 @@ for (const [name, stride, pad, dil] of [['s1 same', 1, 'same', 1], ['s2 valid', 
   test(`DepthwiseConv2dNative backprop kernels wasm = cpu: ${name}`, async () => {
     const x = [2, 9, 9, 3];
     const f = [3, 3, 3, 2];
-    const dyShape = tf.tidy(() => tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, stride, pad, 'NHWC', dil).shape);
+    const dyShape = tf.tidy(() => tf.depthwiseConv2d(tf.zeros(x as [number, number, number, number]) as tf.Tensor4D, tf.zeros(f as [number, number, number, number]) as tf.Tensor4D, stride, pad, 'NHWC', dil).shape);
     const attrs = { strides: stride, dilations: dil, pad, inputShape: x, filterShape: f } as unknown as tf.NamedAttrMap;
     await compareBackends(`depthwise ${name}`, [x, f, dyShape], (xs, fs, dy) => [
       tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: fs }, attrs) as tf.Tensor,

@@ -83,7 +83,8 @@ export async function loadImage(source: ImageSource, options: LoadImageOptions =
 /**
  * Loads a mask image: a pixel is 1 when any of its colour channels is non-zero (alpha ignored),
  * else 0. Works for 0/1, 0/255, grey, RGB and palette PNGs (palette indices are read as their
- * colours, so index 0 must be black). With `expectedSize`, a size mismatch is an error.
+ * colours, so index 0 must be black). 16-bit PNGs are scaled to 8 bits by sharp, so a 16-bit mask
+ * must use large values (e.g. 65535), not 1. With `expectedSize`, a size mismatch is an error.
  */
 export async function loadMaskPng(
   source: ImageSource,
@@ -106,13 +107,19 @@ export async function loadMaskPng(
   return { width, height, data: out };
 }
 
-/** Writes `bytes` to `file` atomically: temp file in the same folder, then rename. */
+/** Writes `bytes` to `file` atomically: temp file in the same folder, flushed, then renamed over it. */
 export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    fs.writeFileSync(tmp, bytes);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });

@@ -42,6 +42,12 @@ export function selectsOne(program: Program, scene: SceneGraph, cfg: ShapeWorldC
   return r.ok ? r.outputs[r.outputs.length - 1][0] : null;
 }
 
+/** The last node's output even when it is not a single object; null when an earlier node failed. */
+export function outputSet(program: Program, scene: SceneGraph, cfg: ShapeWorldConfig): number[] | null {
+  const r = evaluateProgram(program, scene, cfg);
+  return r.outputs.length === program.length ? r.outputs[program.length - 1] : null;
+}
+
 /**
  * True when `build(desc)` selects exactly `target` and dropping any one item of `desc` no longer
  * does (every conjunct is needed).
