@@ -9,6 +9,7 @@ import { prepareBackend } from '../src/backend/select';
 import { OP_PROBES, runProbe } from '../src/backend/probe-ops';
 import { trainingKernelReport } from '../src/backend/kernels';
 import { setMaxColsFloats } from '../src/backend/wasm-kernels/conv2d-backprop-filter';
+import { setMaxInputColsFloats } from '../src/backend/wasm-kernels/conv2d-backprop-input';
 import { conv2d, dilateKernel } from '../src/nn/conv';
 import { Rng } from '../src/util/rng';
 import { assertClose } from './helpers/compare';
@@ -69,6 +70,24 @@ for (const c of convCases) {
       backpropFilter(x, dy, c.f, c.stride, c.pad));
   });
 }
+
+for (const c of convCases) {
+  test(`Conv2DBackpropInput wasm = cpu: ${c.name}`, async () => {
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x as [number, number, number, number]) as tf.Tensor4D, tf.zeros(c.f as [number, number, number, number]) as tf.Tensor4D, c.stride, c.pad).shape);
+    await compareBackends(c.name, [dyShape, c.f], (dy, w) =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor);
+  });
+}
+
+test('Conv2DBackpropInput wasm = cpu when the dcols matrix is split into chunks', async () => {
+  const prev = setMaxInputColsFloats(100);
+  try {
+    await compareBackends('chunked input', [[2, 7, 7, 4], [3, 3, 3, 4]], (dy, w) =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 7, 7, 3] } as unknown as tf.NamedAttrMap) as tf.Tensor);
+  } finally {
+    setMaxInputColsFloats(prev);
+  }
+});
 
 test('Conv2DBackpropFilter wasm = cpu when the im2col is split into chunks', async () => {
   const prev = setMaxColsFloats(100);

@@ -9,6 +9,7 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
 
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -18,10 +19,11 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
 ];
 
 /**
- * Kernels tfjs-backend-wasm 4.22 has but gets wrong; the kit's version replaces them (each one is
- * shown wrong and fixed by a test against `cpu`).
+ * Kernels tfjs-backend-wasm 4.22 has but gets wrong or runs far below its own matmul speed; the
+ * kit's version replaces them (each one is tested against `cpu`): MaxPoolGrad drops gradient
+ * entries for some shapes; Conv2DBackpropInput is a direct loop ~10x slower than matmul + col2im.
  */
-export const WASM_KERNEL_FIXES: readonly KernelConfig[] = [maxPoolGradConfig];
+export const WASM_KERNEL_FIXES: readonly KernelConfig[] = [maxPoolGradConfig, conv2DBackpropInputConfig];
 
 const replaced = new Set<string>();
 

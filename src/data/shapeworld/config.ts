@@ -20,7 +20,7 @@ export interface SceneProfile {
   sizeWeights: [number, number, number];
 }
 
-export type ProfileName = 'mixed' | 'sparse' | 'crowded';
+export type ProfileName = 'mixed' | 'sparse' | 'crowded' | 'reasoning';
 
 export interface ShapeWorldConfig {
   /** Image width and height in pixels. */
@@ -128,6 +128,7 @@ export const DEFAULT_CONFIG: ShapeWorldConfig = {
     mixed: { minObjects: 2, maxObjects: 6, minVisibleFraction: 0.6, overlapBias: 0.25, sizeWeights: [1, 1, 1] },
     sparse: { minObjects: 2, maxObjects: 3, minVisibleFraction: 0.95, overlapBias: 0, sizeWeights: [1, 1, 1] },
     crowded: { minObjects: 5, maxObjects: 6, minVisibleFraction: 0.5, overlapBias: 0.6, sizeWeights: [1, 1, 1] },
+    reasoning: { minObjects: 3, maxObjects: 6, minVisibleFraction: 0.6, overlapBias: 0.3, sizeWeights: [1, 1, 1] },
   },
 };
 

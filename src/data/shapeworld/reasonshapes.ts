@@ -90,7 +90,6 @@ function implicitDescs(o: SceneObject): DescItem[][] {
   const facts = FACTS.filter((f) => factHolds(f, o));
   const out: DescItem[][] = [];
   for (const f of facts) out.push([pos({ type: 'fact', value: f.id })]);
-  const shapeFacts = facts.filter((f) => f.about === 'shape');
   const colorFacts = facts.filter((f) => f.about === 'color');
   for (const f of facts) {
     if (f.about === 'shape') {
@@ -101,7 +100,6 @@ function implicitDescs(o: SceneObject): DescItem[][] {
     }
     out.push([pos({ type: 'size', value: o.size }), pos({ type: 'fact', value: f.id })]);
   }
-  void shapeFacts;
   return out;
 }
 

@@ -65,7 +65,7 @@ export interface SceneObject {
 export interface SceneGraph {
   width: number;
   height: number;
-  /** The profile it was generated with ('mixed' | 'sparse' | 'crowded' | 'custom'). */
+  /** The profile it was generated with ('mixed' | 'sparse' | 'crowded' | 'reasoning' | 'custom'). */
   profile: string;
   background: BackgroundSpec;
   /** Objects in z order (objects[k].id === k). */
