@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { OutputInfo, Sharp } from 'sharp';
 import { BinaryMask, RGBImage, checkImage, checkMask } from '../data/sample';
+import { writeFileAtomic } from '../util/atomic';
 
 /** Where an image comes from: a file path or an encoded buffer (PNG/JPEG bytes). */
 export type ImageSource = string | Buffer | Uint8Array;
@@ -107,25 +108,7 @@ export async function loadMaskPng(
   return { width, height, data: out };
 }
 
-/** Writes `bytes` to `file` atomically: temp file in the same folder, flushed, then renamed over it. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
+export { writeFileAtomic };
 
 /** Encodes an RGB image as PNG (lossless) and writes it atomically. Returns the encoded bytes. */
 export async function saveImagePng(img: RGBImage, file: string): Promise<Buffer> {

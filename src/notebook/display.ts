@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { FIGURES_DIR } from '../util/paths';
-import { writeFileAtomic } from './files';
+import { writeFileAtomic } from '../util/atomic';
 import { figureHtml, figurePage, figureToPng, PlotlyFigure } from './plotly';
 import { chromiumAvailable, chromiumPath } from './chromium';
 import { FrameLike, Row, tableHtml, tableText } from './table';
@@ -58,7 +58,7 @@ export const display = {
     tslabDisplay()?.png(buf);
     if (!opts.save) return null;
     const file = figurePath(opts.save, '.png');
-    await writeFileAtomic(file, buf);
+    writeFileAtomic(file, buf);
     return file;
   },
 
@@ -95,13 +95,13 @@ export const display = {
     if (!opts.save) return null;
     if (!chromiumAvailable()) {
       const file = figurePath(opts.save, '.html');
-      await writeFileAtomic(file, figurePage(fig, opts));
+      writeFileAtomic(file, figurePage(fig, opts));
       console.error(`[coprs] Chromium not found at ${chromiumPath()}: wrote ${path.relative(process.cwd(), file)} instead of a PNG (apt-get install chromium, or set COPRS_CHROMIUM)`);
       return file;
     }
     const png = await figureToPng(fig, opts);
     const file = figurePath(opts.save, '.png');
-    await writeFileAtomic(file, png);
+    writeFileAtomic(file, png);
     return file;
   },
 };
