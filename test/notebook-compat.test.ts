@@ -55,3 +55,9 @@ test('src/ type-checks with tslab\'s TypeScript and compiler options', () => {
   });
   assert.deepEqual(diags, []);
 });
+
+test('committed notebooks match their cell sources in notebooks/src (node bin/build-notebooks.js)', () => {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'build-notebooks.js'), '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
