@@ -31,6 +31,8 @@ export interface ShapeWorldConfig {
   margin: number;
   /** Every object keeps at least this many visible pixels. */
   minVisiblePixels: number;
+  /** Objects of the same named color never overlap and keep at least this many pixels between their visible parts. */
+  sameColorGap: number;
   /** Tries to place one object before the scene is restarted. */
   placementTries: number;
   /** Scene restarts before generation gives up with an error. */
@@ -71,7 +73,10 @@ export interface ShapeWorldConfig {
   relations: {
     /** "A left of B" holds when A's centroid is at least this many pixels left of B's. */
     margin: number;
-    /** Offsets below this are clearly "not left of"; offsets in [band, margin) are ambiguous and reject the query. */
+    /**
+     * Centroid offsets below this are clearly "not left of"; offsets in [band, margin) are ambiguous and
+     * reject the query. A clear relation also needs both visible box edges offset by at least this much.
+     */
     band: number;
     /** "next to" holds when the visible boxes are at most this many pixels apart. */
     nextToGap: number;
@@ -97,6 +102,7 @@ export const DEFAULT_CONFIG: ShapeWorldConfig = {
   supersample: 4,
   margin: 2,
   minVisiblePixels: 30,
+  sameColorGap: 2,
   placementTries: 60,
   sceneTries: 40,
   attributeRepeat: 0.3,
@@ -123,7 +129,7 @@ export const DEFAULT_CONFIG: ShapeWorldConfig = {
   },
   relations: { margin: 6, band: 2, nextToGap: 4, farGap: 12 },
   superlative: { positionMargin: 6, areaRatio: 1.25 },
-  regionBand: 6,
+  regionBand: 8,
   profiles: {
     mixed: { minObjects: 2, maxObjects: 6, minVisibleFraction: 0.6, overlapBias: 0.25, sizeWeights: [1, 1, 1] },
     sparse: { minObjects: 2, maxObjects: 3, minVisibleFraction: 0.95, overlapBias: 0, sizeWeights: [1, 1, 1] },

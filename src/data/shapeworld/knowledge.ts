@@ -39,7 +39,7 @@ export const FACTS: readonly Fact[] = [
     id: 'round', about: 'shape', values: ['circle'],
     vp: ['is round', 'has no corners at all'], negVp: 'is not round', adj: 'round',
     explain: 'only a circle is round',
-    situations: ['A baker is choosing a cookie cutter for round cookies.', 'Someone is looking for the piece that has no corners at all.'],
+    situations: ['A baker is choosing a cookie cutter for round cookies.', 'A child is tracing around a coin to draw its outline.'],
   },
   {
     id: 'nightSky', about: 'shape', values: ['star'],
@@ -51,7 +51,7 @@ export const FACTS: readonly Fact[] = [
   },
   {
     id: 'honeycomb', about: 'shape', values: ['hexagon'],
-    vp: ['looks like a honeycomb cell', 'has the shape of a honeycomb cell'], negVp: 'does not look like a honeycomb cell',
+    vp: ['looks like a honeycomb cell', 'is shaped like a honeycomb cell'], negVp: 'does not look like a honeycomb cell',
     explain: 'a honeycomb cell is a hexagon',
     situations: ['A beekeeper is explaining how bees build their homes out of wax cells.', 'A student is making a model of a beehive for a science fair.'],
   },
@@ -118,7 +118,7 @@ export const FACTS: readonly Fact[] = [
   {
     id: 'grapes', about: 'color', values: ['purple'],
     vp: ['is the color of grapes', 'has the color of ripe grapes'], negVp: 'is not the color of grapes',
-    explain: 'these grapes are purple',
+    explain: 'ripe grapes are purple',
     situations: ['Someone is picking grapes in a vineyard at harvest time.', 'A child is painting a bunch of ripe grapes.'],
   },
   {

@@ -136,3 +136,30 @@ export async function verifyShapeWorld(dir: string = DEFAULT_DATA_DIR, opts: Ver
   }
   return { ok: mismatches.length === 0, dir, version: manifest.version, checkedFiles: listed.length, checkedSplits, mismatches };
 }
+
+/**
+ * Differences between a freshly built manifest and the committed one: generator version and
+ * config, per-split content checksums (independent of the PNG encoder), and — when both were made
+ * with the same PNG codec — every file's sha256. Empty when the build reproduces the commit.
+ */
+export function compareManifests(built: Manifest, committed: Manifest): { mismatches: Mismatch[]; filesCompared: boolean } {
+  const mismatches: Mismatch[] = [];
+  if (built.version !== committed.version) mismatches.push({ kind: 'split-checksum', path: 'version', expected: committed.version, actual: built.version });
+  if (built.configSha256 !== committed.configSha256) mismatches.push({ kind: 'split-checksum', path: 'config', expected: committed.configSha256, actual: built.configSha256 });
+  for (const key of new Set([...Object.keys(committed.splits), ...Object.keys(built.splits)])) {
+    const a = committed.splits[key];
+    const b = built.splits[key];
+    if (!a || !b) mismatches.push({ kind: 'count', path: key, expected: a ? String(a.count) : 'absent', actual: b ? String(b.count) : 'absent' });
+    else if (a.count !== b.count) mismatches.push({ kind: 'count', path: key, expected: String(a.count), actual: String(b.count) });
+    else if (a.checksum !== b.checksum) mismatches.push({ kind: 'split-checksum', path: key, expected: a.checksum, actual: b.checksum });
+  }
+  const filesCompared = built.codec === committed.codec;
+  for (const file of new Set([...Object.keys(committed.files), ...Object.keys(built.files)])) {
+    const a = committed.files[file];
+    const b = built.files[file];
+    if (!a) mismatches.push({ kind: 'extra-file', path: file });
+    else if (!b) mismatches.push({ kind: 'missing-file', path: file });
+    else if (filesCompared && a.sha256 !== b.sha256) mismatches.push({ kind: 'sha256', path: file, expected: a.sha256, actual: b.sha256 });
+  }
+  return { mismatches, filesCompared };
+}

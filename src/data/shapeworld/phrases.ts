@@ -67,7 +67,7 @@ export const REGION_PHRASES: Record<RegionName, readonly string[]> = {
 export const RELATION_PHRASES: Record<Relation, readonly string[]> = {
   left: ['to the left of', 'left of'],
   right: ['to the right of', 'right of'],
-  above: ['above', 'just above'],
+  above: ['above'],
   below: ['below', 'under'],
   nextTo: ['next to', 'beside'],
 };

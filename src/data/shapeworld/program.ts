@@ -87,7 +87,11 @@ export function regionSide(region: RegionName, o: SceneObject, scene: SceneGraph
   return 0;
 }
 
-/** 1 when `o` clearly stands in `rel` to `anchor`, -1 clearly not, 0 ambiguous. */
+/**
+ * 1 when `o` clearly stands in `rel` to `anchor`, -1 clearly not, 0 ambiguous. Directional
+ * relations compare visible centroids (offset at least `relations.margin`) and require both visible
+ * box edges to agree; "next to" compares the gap between the visible boxes.
+ */
 export function relationSide(rel: Relation, o: SceneObject, anchor: SceneObject, cfg: ShapeWorldConfig): -1 | 0 | 1 {
   const r = cfg.relations;
   if (rel === 'nextTo') {
@@ -100,17 +104,20 @@ export function relationSide(rel: Relation, o: SceneObject, anchor: SceneObject,
     if (gap >= r.farGap) return -1;
     return 0;
   }
-  const d =
-    rel === 'left' ? anchor.centroid[0] - o.centroid[0]
-      : rel === 'right' ? o.centroid[0] - anchor.centroid[0]
-        : rel === 'above' ? anchor.centroid[1] - o.centroid[1]
-          : o.centroid[1] - anchor.centroid[1];
-  if (d >= r.margin) return 1;
+  // [centroid, near edge, far edge] offsets; positive when o lies in the relation's direction
+  const [oc, ac] = rel === 'left' || rel === 'right' ? [o.centroid[0], anchor.centroid[0]] : [o.centroid[1], anchor.centroid[1]];
+  const [o0, o1, a0, a1] = rel === 'left' || rel === 'right' ? [o.bbox[0], o.bbox[2], anchor.bbox[0], anchor.bbox[2]] : [o.bbox[1], o.bbox[3], anchor.bbox[1], anchor.bbox[3]];
+  const sign = rel === 'left' || rel === 'above' ? 1 : -1;
+  const d = sign * (ac - oc);
+  const e0 = sign * (a0 - o0);
+  const e1 = sign * (a1 - o1);
   if (d < r.band) return -1;
+  // clearly in the relation: centroid offset past the margin, and both box edges agree
+  if (d >= r.margin && e0 >= r.band && e1 >= r.band) return 1;
   return 0;
 }
 
-/** The value a superlative maximises for an object (area, or position along an axis). */
+/** The value a superlative maximises for an object: full area, or visible centroid along an axis. */
 export function superlativeScore(kind: SuperlativeKind, o: SceneObject): number {
   switch (kind) {
     case 'largest':
@@ -130,18 +137,51 @@ export function superlativeScore(kind: SuperlativeKind, o: SceneObject): number 
   }
 }
 
-/** Winner of a superlative over some objects, or an error when there is no clear winner. */
+/**
+ * A second opinion on a superlative: visible area for sizes, the extreme edge of the visible box
+ * for positions (a tall triangle's apex can be the highest point while its centroid is not).
+ */
+export function superlativeCheckScore(kind: SuperlativeKind, o: SceneObject): number {
+  switch (kind) {
+    case 'largest':
+      return o.visibleArea;
+    case 'smallest':
+      return -o.visibleArea;
+    case 'leftmost':
+      return -o.bbox[0];
+    case 'rightmost':
+      return o.bbox[2];
+    case 'topmost':
+      return -o.bbox[1];
+    case 'bottommost':
+      return o.bbox[3];
+    default:
+      throw new Error(`unknown superlative ${kind as string}`);
+  }
+}
+
+/**
+ * Winner of a superlative over some objects, or an error when there is no clear winner: the winner
+ * must lead the runner-up by the configured margin, and the second opinion must agree on it.
+ */
 export function superlativeWinner(kind: SuperlativeKind, objs: SceneObject[], cfg: ShapeWorldConfig): { id: number } | { error: string } {
   if (objs.length === 0) return { error: `${kind} of an empty set` };
-  const sorted = objs.slice().sort((a, b) => superlativeScore(kind, b) - superlativeScore(kind, a) || a.id - b.id);
+  const rank = (score: (k: SuperlativeKind, o: SceneObject) => number) => objs.slice().sort((a, b) => score(kind, b) - score(kind, a) || a.id - b.id);
+  const sorted = rank(superlativeScore);
   if (sorted.length === 1) return { id: sorted[0].id };
   const [w, r] = sorted;
-  if (kind === 'largest' || kind === 'smallest') {
+  const size = kind === 'largest' || kind === 'smallest';
+  if (size) {
     const big = Math.max(w.fullArea, r.fullArea);
     const small = Math.min(w.fullArea, r.fullArea);
     if (big < cfg.superlative.areaRatio * small) return { error: `${kind}: objects ${w.id} and ${r.id} have similar areas` };
   } else if (superlativeScore(kind, w) - superlativeScore(kind, r) < cfg.superlative.positionMargin) {
     return { error: `${kind}: objects ${w.id} and ${r.id} are too close` };
+  }
+  const [w2, r2] = rank(superlativeCheckScore);
+  if (w2.id !== w.id) return { error: `${kind}: objects ${w.id} and ${w2.id} each win by a different measure` };
+  if (!size && superlativeCheckScore(kind, w2) - superlativeCheckScore(kind, r2) < cfg.superlative.positionMargin / 2) {
+    return { error: `${kind}: the edges of objects ${w2.id} and ${r2.id} are too close` };
   }
   return { id: w.id };
 }

@@ -12,6 +12,8 @@ import type { SceneGraph } from './scene';
 export interface QueryCandidate {
   /** Template family ("attribute", "relation", "knowledge", ...). */
   family: string;
+  /** Template within the family (reasonshapes picks a template uniformly before a candidate). */
+  template?: string;
   program: Program;
   /** The object the program selects. */
   targetId: number;

@@ -15,7 +15,7 @@ import type { ShapeWorldConfig } from './config';
 import { FACTS, factHolds, getFact, type Fact } from './knowledge';
 import { relationSide, type Program, type Relation, type SuperlativeKind } from './program';
 import {
-  RELATION_PHRASES, SUPERLATIVE_WORDS, appendFilters, capitalize, clauseVps, joinList, neg, nounPhrase, pos, rngPick, wordCount,
+  RELATION_PHRASES, SUPERLATIVE_WORDS, appendFilters, clauseVps, joinList, neg, nounPhrase, pos, rngPick, wordCount,
   type DescItem, type Pick,
 } from './phrases';
 import { chooseFamily, groupByFamily, isMinimal, outputSet, selectsOne, toQuery, type Query, type QueryCandidate } from './query';
@@ -124,7 +124,7 @@ function knowledgeCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCan
       seen.add(key);
       const realize = (pick: Pick) => nounPhrase(d, { pick, head: pick(['shape', 'thing', 'one', 'something']) });
       const realizeLong = (pick: Pick) => ensureLong(`${situation(d, pick, LEAD_INS)} ${whichQuestion(d, pick)}`, pick);
-      out.push({ family: 'knowledge', program: filterProgram(d), targetId: o.id, realize, realizeLong, asks: (p) => nounPhrase(d, { pick: p }) });
+      out.push({ family: 'knowledge', template: d.length === 1 ? 'fact' : d.every((x) => x.pred.type === 'fact') ? 'fact+fact' : 'fact+attribute', program: filterProgram(d), targetId: o.id, realize, realizeLong, asks: (p) => nounPhrase(d, { pick: p }) });
     }
   }
   return out;
@@ -166,7 +166,7 @@ function superlativeCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryC
       const realize = (pick: Pick) => `the ${pick(SUPERLATIVE_WORDS[kind])} ${nounPhrase(d, { pick, noArticle: true })}`;
       const realizeLong = (pick: Pick) =>
         ensureLong(`${situation(d, pick, SIZE_SUPERLATIVES.includes(kind) ? SIZE_SITUATIONS : POSITION_SITUATIONS)} ${amongQuestion(d, pick(SUPERLATIVE_WORDS[kind]), pick)}`, pick);
-      out.push({ family: 'superlative', program: build(d), targetId: t, realize, realizeLong, asks: realize });
+      out.push({ family: 'superlative', template: d.map((x) => x.pred.type).join('+'), program: build(d), targetId: t, realize, realizeLong, asks: realize });
     }
   }
   return out;
@@ -217,7 +217,7 @@ function negationCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
       const realize = (pick: Pick) => nounPhrase(d, { pick });
       const realizeLong = (pick: Pick) =>
         ensureLong(`Your friend is thinking of one of the shapes in the picture and gives you some clues. ${d.map((x) => clue(x, pick)).join(' ')} Which shape are they thinking of?`, pick);
-      out.push({ family: 'negation', program: filterProgram(d), targetId: t, realize, realizeLong, asks: realize });
+      out.push({ family: 'negation', template: d.length === 1 ? 'not' : d.every((x) => x.negate) ? 'neither-nor' : 'attribute+not', program: filterProgram(d), targetId: t, realize, realizeLong, asks: realize });
     }
     // with a superlative: "the largest shape that is not red"
     if (d.length !== 1) continue;
@@ -230,7 +230,7 @@ function negationCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
       const realize = (pick: Pick) => `the ${pick(SUPERLATIVE_WORDS[kind])} ${nounPhrase(d, { pick, noArticle: true })}`;
       const realizeLong = (pick: Pick) =>
         ensureLong(`You are sorting the shapes in this picture. Put aside every shape that ${positiveVp(d[0], pick)}. Of the shapes that remain, which one is the ${pick(SUPERLATIVE_WORDS[kind])}?`, pick);
-      out.push({ family: 'negation', program: build(d), targetId: w, realize, realizeLong, asks: realize });
+      out.push({ family: 'negation', template: 'not+superlative', program: build(d), targetId: w, realize, realizeLong, asks: realize });
     }
   }
   return out;
@@ -259,7 +259,7 @@ function countingCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
       attr === 'shape' ? pick(['the only shape of its kind', 'the shape whose kind appears only once']) : pick(['the only shape with its color', 'the shape whose color no other shape has']);
     const realizeLong = (pick: Pick) =>
       ensureLong(`${teacher(attr)} ${attr === 'shape' ? 'Which shape is the only one of its kind?' : 'Which shape is the only one with its color?'}`, pick);
-    out.push({ family: 'counting', program: p, targetId: t, realize, realizeLong, asks: (pk) => realize(pk) });
+    out.push({ family: 'counting', template: 'only-one', program: p, targetId: t, realize, realizeLong, asks: (pk) => realize(pk) });
   }
   // "the circle whose color appears exactly twice", "the red shape whose kind appears exactly twice"
   for (const o of scene.objects) {
@@ -276,7 +276,7 @@ function countingCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
         const realize = (pick: Pick) => `${nounPhrase(d, { pick })} whose ${what} appears ${k === 1 ? pick(['only once', 'exactly once']) : `exactly ${timesWord(k)}`} in the picture`;
         const realizeLong = (pick: Pick) =>
           ensureLong(`${teacher(attr)} Which ${nounPhrase(d, { pick, noArticle: true })} has a ${what} that appears exactly ${timesWord(k)}?`, pick);
-        out.push({ family: 'counting', program: p, targetId: o.id, realize, realizeLong, asks: (pk) => realize(pk) });
+        out.push({ family: 'counting', template: 'filtered-count', program: p, targetId: o.id, realize, realizeLong, asks: (pk) => realize(pk) });
       }
     }
   }
@@ -293,7 +293,7 @@ function countingCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
         const realize = (pick: Pick) => `the ${pick(SUPERLATIVE_WORDS[kind])} of the shapes whose ${what} appears exactly ${timesWord(k)}`;
         const realizeLong = (pick: Pick) =>
           ensureLong(`${teacher(attr)} Among the shapes whose ${what} appears exactly ${timesWord(k)}, which one is the ${pick(SUPERLATIVE_WORDS[kind])}?`, pick);
-        out.push({ family: 'counting', program: p, targetId: t, realize, realizeLong, asks: (pk) => realize(pk) });
+        out.push({ family: 'counting', template: 'count+superlative', program: p, targetId: t, realize, realizeLong, asks: (pk) => realize(pk) });
       }
     }
   }
@@ -318,7 +318,7 @@ function relationCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCand
           const realize = (pick: Pick) => `${nounPhrase(d, { pick })} ${pick(RELATION_PHRASES[rel])} ${anchorNp(pick)}`;
           const realizeLong = (pick: Pick) =>
             ensureLong(`${situation(ad, pick, LEAD_INS)} Which ${nounPhrase(d, { pick, noArticle: true })} is ${pick(RELATION_PHRASES[rel])} ${anchorNp(pick)}?`, pick);
-          out.push({ family: 'relation', program: build(d), targetId: T.id, realize, realizeLong, asks: realize });
+          out.push({ family: 'relation', template: 'relation', program: build(d), targetId: T.id, realize, realizeLong, asks: realize });
         }
       }
     }
@@ -354,9 +354,10 @@ function sameCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): QueryCandidat
           const anchorNp = (pick: Pick) => nounPhrase(ad, { pick, head: pick(['shape', 'thing', 'one']) });
           const body = (pick: Pick) => nounPhrase(d, { pick, noArticle: true });
           const realize = (pick: Pick) => `the other ${body(pick)} of the same ${what} as ${anchorNp(pick)}`;
-          const realizeLong = (pick: Pick) =>
-            ensureLong(`${situation(ad, pick, LEAD_INS)} Which other ${body(pick)} has the same ${what} as ${anchorNp(pick)}?`, pick);
-          out.push({ family: 'same', program: build(d), targetId: T.id, realize, realizeLong, asks: realize });
+          const question = (pick: Pick) =>
+            attr === 'color' ? `Which other ${body(pick)} has the same color as ${anchorNp(pick)}?` : `Which other ${body(pick)} is the same kind of shape as ${anchorNp(pick)}?`;
+          const realizeLong = (pick: Pick) => ensureLong(`${situation(ad, pick, LEAD_INS)} ${question(pick)}`, pick);
+          out.push({ family: 'same', template: 'same', program: build(d), targetId: T.id, realize, realizeLong, asks: realize });
         }
       }
     }
@@ -378,11 +379,15 @@ export function reasonCandidates(scene: SceneGraph, cfg: ShapeWorldConfig): Quer
 
 /**
  * A reasonshapes query about a scene, in the short or long form. A family is drawn by weight among
- * those with candidates; long queries prefer programs with more steps. Null when nothing fits.
+ * those with candidates, then a template of that family uniformly, then a candidate (long queries
+ * prefer programs with more steps). Null when nothing fits.
  */
 export function reasonShapesQuery(scene: SceneGraph, rng: Rng, cfg: ShapeWorldConfig, subset: 'short' | 'long'): Query | null {
   const fam = chooseFamily(rng, groupByFamily(reasonCandidates(scene, cfg)), REASON_FAMILY_WEIGHTS);
   if (!fam) return null;
-  const c = subset === 'long' ? fam[rng.weighted(fam.map((x) => x.program.length))] : rng.pick(fam);
+  const templates = [...new Set(fam.map((x) => x.template ?? ''))];
+  const tpl = rng.pick(templates);
+  const pool = fam.filter((x) => (x.template ?? '') === tpl);
+  const c = subset === 'long' ? pool[rng.weighted(pool.map((x) => x.program.length))] : rng.pick(pool);
   return toQuery(c, rngPick(rng), subset === 'long');
 }
