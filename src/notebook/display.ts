@@ -41,6 +41,12 @@ export function figurePath(name: string, ext: string): string {
 }
 
 let plotlyLoaded = false;
+const saved: string[] = [];
+
+/** Every figure file written by `display` in this process, in order. */
+export function savedFigures(): readonly string[] {
+  return saved;
+}
 
 export interface SaveOptions {
   /** Write the figure under figures/ with this name (".png" added). */
@@ -53,13 +59,13 @@ export interface PlotlyOptions extends SaveOptions {
 }
 
 export const display = {
-  /** Show a PNG buffer (e.g. from sharp); optionally write it to figures/. Returns the written path. */
-  async png(buf: Uint8Array, opts: SaveOptions = {}): Promise<string | null> {
+  /** Show a PNG buffer (e.g. from sharp); optionally write it to figures/ (see `savedFigures`). */
+  async png(buf: Uint8Array, opts: SaveOptions = {}): Promise<void> {
     tslabDisplay()?.png(buf);
-    if (!opts.save) return null;
+    if (!opts.save) return;
     const file = figurePath(opts.save, '.png');
     writeFileAtomic(file, buf);
-    return file;
+    saved.push(file);
   },
 
   html(s: string): void {
@@ -84,24 +90,25 @@ export const display = {
    * Show a Plotly figure inline (the plotly.js bundle is inlined in the first figure's output of a
    * kernel session, so the executed notebook works offline) and write a PNG to figures/ through
    * headless Chromium. Without Chromium, a standalone HTML file is written instead and the reason
-   * is printed. Returns the written path.
+   * is printed. The written path is recorded in `savedFigures`.
    */
-  async plotly(fig: PlotlyFigure, opts: PlotlyOptions = {}): Promise<string | null> {
+  async plotly(fig: PlotlyFigure, opts: PlotlyOptions = {}): Promise<void> {
     const d = tslabDisplay();
     if (d) {
       d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, width: opts.width, height: opts.height }));
       plotlyLoaded = true;
     }
-    if (!opts.save) return null;
+    if (!opts.save) return;
     if (!chromiumAvailable()) {
       const file = figurePath(opts.save, '.html');
       writeFileAtomic(file, figurePage(fig, opts));
       console.error(`[coprs] Chromium not found at ${chromiumPath()}: wrote ${path.relative(process.cwd(), file)} instead of a PNG (apt-get install chromium, or set COPRS_CHROMIUM)`);
-      return file;
+      saved.push(file);
+      return;
     }
     const png = await figureToPng(fig, opts);
     const file = figurePath(opts.save, '.png');
     writeFileAtomic(file, png);
-    return file;
+    saved.push(file);
   },
 };

@@ -15,8 +15,11 @@ export const PALETTE: Record<string, RGB> = {
   prior: [255, 200, 0],
 };
 
-/** Blend `color` over the mask's pixels with opacity `alpha`, and draw the mask's outline opaque. */
-export function overlayMask(img: RGBImage, mask: BinaryMask, color: RGB = PALETTE.target, alpha = 0.45, outline = true): RGBImage {
+/**
+ * Highlight a mask on an image so it reads on any object color: white diagonal hatching inside and
+ * a black outline (the default), or a flat `color` blended at `alpha` with an opaque outline.
+ */
+export function overlayMask(img: RGBImage, mask: BinaryMask, color: RGB | 'hatch' = 'hatch', alpha = 0.45, outline = true): RGBImage {
   checkImage(img);
   checkMask(mask, img, 'overlay mask');
   const { width: W, height: H } = img;
@@ -27,8 +30,16 @@ export function overlayMask(img: RGBImage, mask: BinaryMask, color: RGB = PALETT
       const i = y * W + x;
       if (!m[i]) continue;
       const edge = outline && (x === 0 || y === 0 || x === W - 1 || y === H - 1 || !m[i - 1] || !m[i + 1] || !m[i - W] || !m[i + W]);
-      const a = edge ? 1 : alpha;
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(out[i * 3 + c] * (1 - a) + color[c] * a);
+      let ink: RGB;
+      let a: number;
+      if (color === 'hatch') {
+        if (edge) [ink, a] = [[0, 0, 0], 1];
+        else if ((x + y) % 4 < 2) [ink, a] = [[255, 255, 255], 0.7];
+        else continue;
+      } else {
+        [ink, a] = [color, edge ? 1 : alpha];
+      }
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(out[i * 3 + c] * (1 - a) + ink[c] * a);
     }
   }
   return { width: W, height: H, data: out };

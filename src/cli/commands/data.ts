@@ -24,13 +24,43 @@ function swapInto(fresh: string, dir: string): void {
 }
 
 export async function dataBuildCommand(flags: Flags): Promise<Record<string, unknown>> {
-  const committed = await readManifest(DEFAULT_DATA_DIR);
   if (flags['update-manifest']) {
     const r = await buildShapeWorld(DEFAULT_DATA_DIR, { log });
     return { ok: true, updated: true, dir: r.dir, seconds: round(r.seconds), msPerSample: round(r.msPerSample), splits: r.manifest.splits, totalBytes: r.manifest.totalBytes };
   }
+  const result = await rebuildShapeWorld(flags.out ? String(flags.out) : null);
+  if (!flags.json) {
+    for (const [k, v] of Object.entries(result.splits)) console.log(`${k.padEnd(20)} ${String(v.count).padStart(4)} samples  ${v.matches ? 'checksum matches' : 'CHECKSUM DIFFERS'}`);
+    console.log(result.ok
+      ? `reproduced the committed manifest: ${result.files} files${result.filesCompared ? ', every sha256 equal' : ' (PNG codec differs: content checksums compared, file bytes not)'} (${result.seconds} s)`
+      : `does NOT reproduce the committed manifest: ${result.mismatchCount} differences, e.g. ${JSON.stringify(result.mismatches.slice(0, 3))}`);
+  }
+  return result as unknown as Record<string, unknown>;
+}
+
+export interface RebuildResult {
+  ok: boolean;
+  reproduced: boolean;
+  dir: string;
+  version: string;
+  filesCompared: boolean;
+  files: number;
+  totalBytes: number;
+  splits: Record<string, { count: number; checksum: string; matches: boolean }>;
+  seconds: number;
+  msPerSample: number;
+  mismatches: Mismatch[];
+  mismatchCount: number;
+}
+
+/**
+ * Regenerate every frozen split into `out` (or a temporary folder) and compare with the committed
+ * manifest; without `out`, a reproducing build replaces data/shapeworld.
+ */
+export async function rebuildShapeWorld(outDir: string | null = null): Promise<RebuildResult> {
+  const committed = await readManifest(DEFAULT_DATA_DIR);
   if (!committed) throw new Error(`no committed manifest at ${path.join(DEFAULT_DATA_DIR, 'manifest.json')}: run "coprs data build --update-manifest" to create the splits`);
-  const out = flags.out ? path.resolve(String(flags.out)) : null;
+  const out = outDir ? path.resolve(outDir) : null;
   if (out && path.resolve(out) === path.resolve(DEFAULT_DATA_DIR)) throw new Error('--out must differ from data/shapeworld (use --update-manifest to rebuild it in place)');
   const buildDir = out ?? path.join(path.dirname(DEFAULT_DATA_DIR), `.shapeworld-rebuild-${process.pid}`);
   let mismatches: Mismatch[] = [];
@@ -54,12 +84,6 @@ export async function dataBuildCommand(flags: Flags): Promise<Record<string, unk
       mismatches: mismatches.slice(0, 20),
       mismatchCount: mismatches.length,
     };
-    if (!flags.json) {
-      for (const [k, v] of Object.entries(result.splits)) console.log(`${k.padEnd(20)} ${String(v.count).padStart(4)} samples  ${v.matches ? 'checksum matches' : 'CHECKSUM DIFFERS'}`);
-      console.log(ok
-        ? `reproduced the committed manifest: ${result.files} files${filesCompared ? ', every sha256 equal' : ' (PNG codec differs: content checksums compared, file bytes not)'} (${result.seconds} s)`
-        : `does NOT reproduce the committed manifest: ${mismatches.length} differences, e.g. ${JSON.stringify(mismatches.slice(0, 3))}`);
-    }
     return result;
   } finally {
     if (!out && fs.existsSync(buildDir)) fs.rmSync(buildDir, { recursive: true, force: true });
