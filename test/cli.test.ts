@@ -66,3 +66,28 @@ test('coprs bench --json --quick: every available backend measured in one run, w
   }
   assert.ok(Number.isFinite((r.json?.ratios as Record<string, number>)['wasm/cpu matmul256']));
 });
+
+test('coprs data stats --json and data verify --json describe the committed splits', () => {
+  const stats = runCli(['data', 'stats', '--json']);
+  assert.equal(stats.code, 0, stats.stderr);
+  const splits = stats.json?.splits as Record<string, { count: number; subsets: Record<string, number> }>;
+  assert.ok(splits['refshapes/val'].count >= 300 && splits['refshapes/testA'].count >= 300 && splits['refshapes/testB'].count >= 300);
+  assert.ok(splits['reasonshapes/val'].count >= 200 && splits['reasonshapes/test'].count >= 400);
+  assert.ok(splits['reasonshapes/test'].subsets.short > 0 && splits['reasonshapes/test'].subsets.long > 0);
+  const verify = runCli(['data', 'verify', '--json']);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.equal(verify.json?.ok, true);
+  assert.equal(verify.json?.mismatchCount, 0);
+});
+
+test('an unknown preset is an error naming it and the valid ones', () => {
+  const r = runCli(['start'], { COPRS_PRESET: 'huge' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown preset "huge": expected one of tiny, small, base/);
+});
+
+test('coprs data build refuses to --out into data/shapeworld itself', () => {
+  const r = runCli(['data', 'build', '--out', 'data/shapeworld']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /the output folder \(--out\) must differ from data\/shapeworld/);
+});

@@ -12,7 +12,7 @@ import { display, savedFigures } from '../../notebook/display';
 import { sampleGridPng, splitStatsFigure, splitStatsRows } from '../../notebook/tour';
 import { presetFromEnv } from '../../config/preset';
 import { PACKAGE_ROOT } from '../../util/paths';
-import { rebuildShapeWorld } from './data';
+import { rebuildShapeWorld } from '../../data/shapeworld/index';
 import type { Flags } from '../args';
 
 export async function startCommand(flags: Flags): Promise<Record<string, unknown>> {

@@ -34,3 +34,5 @@ export type { BuildOptions, BuildResult } from './build';
 export { shapeWorldStats } from './stats';
 export type { ShapeWorldStats, SplitStats, Summary } from './stats';
 export { SHAPEWORLD_SEED, SHAPEWORLD_VERSION } from './version';
+export { rebuildShapeWorld } from './rebuild';
+export type { RebuildResult } from './rebuild';

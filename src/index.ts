@@ -1,0 +1,23 @@
+/**
+ * CoPRS Lab — the public API, for notebooks (`import { ... } from './src/index'`) and scripts.
+ * Each area also has its own entry point (src/io/index, src/metrics/index, src/data/shapeworld/index, ...).
+ */
+export * from './backend/select';
+export * from './backend/kernels';
+export { OP_PROBES, runProbe } from './backend/probe-ops';
+export * from './config/preset';
+export * from './util/rng';
+export * from './util/paths';
+export * from './data/sample';
+export * from './data/polygon';
+export * from './data/shapeworld/index';
+export * from './data/loaders/index';
+export * from './io/index';
+export * from './metrics/index';
+export * from './nn/conv';
+export * from './bench/ops-bench';
+export { display, savedFigures, inNotebook } from './notebook/display';
+export * from './notebook/overlay';
+export * from './notebook/tour';
+export { figureHtml, figureToPng, figurePage } from './notebook/plotly';
+export type { PlotlyFigure } from './notebook/plotly';
