@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { prepareBackend } from '../src/backend/select';
 import { OP_PROBES, runProbe } from '../src/backend/probe-ops';
 import { trainingKernelReport } from '../src/backend/kernels';
-import { setMaxColsFloats } from '../src/backend/wasm-kernels/conv2d-backprop-filter';
-import { setMaxInputColsFloats } from '../src/backend/wasm-kernels/conv2d-backprop-input';
+import { setMaxColsFloats } from '../src/backend/wasm-kernels/heap';
 import { conv2d, dilateKernel } from '../src/nn/conv';
 import { Rng } from '../src/util/rng';
 import { assertClose } from './helpers/compare';
@@ -80,12 +79,12 @@ for (const c of convCases) {
 }
 
 test('Conv2DBackpropInput wasm = cpu when the dcols matrix is split into chunks', async () => {
-  const prev = setMaxInputColsFloats(100);
+  const prev = setMaxColsFloats(100);
   try {
     await compareBackends('chunked input', [[2, 7, 7, 4], [3, 3, 3, 4]], (dy, w) =>
       tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 7, 7, 3] } as unknown as tf.NamedAttrMap) as tf.Tensor);
   } finally {
-    setMaxInputColsFloats(prev);
+    setMaxColsFloats(prev);
   }
 });
 

@@ -11,17 +11,7 @@
  */
 import { backend_util, getKernel, Conv2DBackpropFilter } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs';
-import { WasmBackendLike, view, zerosOutput, assertNHWC } from './heap';
-
-/** Largest im2col chunk, in floats (64 MB); bigger problems are split along P and accumulated. */
-let MAX_COLS_FLOATS = 16 * 1024 * 1024;
-
-/** For tests: force the chunked path with a small limit. Returns the previous limit. */
-export function setMaxColsFloats(n: number): number {
-  const prev = MAX_COLS_FLOATS;
-  MAX_COLS_FLOATS = n;
-  return prev;
-}
+import { WasmBackendLike, view, zerosOutput, assertNHWC, forEachConvTap, maxColumnsFloats } from './heap';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -32,34 +22,13 @@ interface Attrs {
 }
 
 /** Fill columns [p0, p1) of the transposed im2col matrix colsT [K, p1 - p0] for the given conv geometry. */
-export function im2colT(
-  x: Float32Array, colsT: Float32Array, info: backend_util.Conv2DInfo, p0: number, p1: number,
-): void {
-  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw } = info;
-  const { dilationHeight: dh, dilationWidth: dw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const K = FH * FW * C;
+export function im2colT(x: Float32Array, colsT: Float32Array, info: backend_util.Conv2DInfo, p0: number, p1: number): void {
+  const C = info.inChannels;
   const rows = p1 - p0;
-  colsT.fill(0, 0, rows * K);
-  for (let p = p0; p < p1; p++) {
-    const ow = p % OW;
-    const oh = Math.floor(p / OW) % OH;
-    const n = Math.floor(p / (OW * OH));
-    const col = p - p0;
-    for (let fh = 0; fh < FH; fh++) {
-      const ih = oh * sh + fh * dh - top;
-      if (ih < 0 || ih >= H) continue;
-      for (let fw = 0; fw < FW; fw++) {
-        const iw = ow * sw + fw * dw - left;
-        if (iw < 0 || iw >= W) continue;
-        const src = ((n * H + ih) * W + iw) * C;
-        const dst = (fh * FW + fw) * C * rows + col;
-        for (let c = 0; c < C; c++) colsT[dst + c * rows] = x[src + c];
-      }
-    }
-  }
+  colsT.fill(0, 0, rows * info.filterHeight * info.filterWidth * C);
+  forEachConvTap(info, p0, p1, (row, k0, x0) => {
+    for (let c = 0; c < C; c++) colsT[(k0 + c) * rows + row] = x[x0 + c];
+  });
 }
 
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -76,7 +45,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   if (bmm == null) throw new Error('Conv2DBackpropFilter (kit wasm kernel): BatchMatMul is not registered for wasm');
 
   // Views into the wasm heap are re-taken after every allocation: growing the heap detaches them.
-  const rowsPerChunk = Math.max(1, Math.min(P, Math.floor(MAX_COLS_FLOATS / Math.max(K, 1))));
+  const rowsPerChunk = Math.max(1, Math.min(P, Math.floor(maxColumnsFloats() / Math.max(K, 1))));
   let out: TensorInfo | null = null;
   for (let p0 = 0; p0 < P; p0 += rowsPerChunk) {
     const p1 = Math.min(P, p0 + rowsPerChunk);

@@ -10,17 +10,7 @@
  */
 import { backend_util, getKernel, Conv2DBackpropInput } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs';
-import { WasmBackendLike, view, zerosOutput, assertNHWC } from './heap';
-
-/** Largest dcols chunk, in floats (64 MB). */
-let MAX_COLS_FLOATS = 16 * 1024 * 1024;
-
-/** For tests: force the chunked path with a small limit. Returns the previous limit. */
-export function setMaxInputColsFloats(n: number): number {
-  const prev = MAX_COLS_FLOATS;
-  MAX_COLS_FLOATS = n;
-  return prev;
-}
+import { WasmBackendLike, view, zerosOutput, assertNHWC, forEachConvTap, maxColumnsFloats } from './heap';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -30,30 +20,14 @@ interface Attrs {
   inputShape: [number, number, number, number];
 }
 
-/** Scatter-add rows [p0, p1) of dcols [p1 - p0, K] into dx. */
+/** Scatter-add rows [p0, p1) of dcols [p1 - p0, K] into dx (col2im). */
 function col2imRows(dcols: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo, p0: number, p1: number): void {
-  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw } = info;
-  const { dilationHeight: dh, dilationWidth: dw } = info;
-  const { top, left } = info.padInfo;
-  const K = FH * FW * C;
-  for (let p = p0; p < p1; p++) {
-    const ow = p % OW;
-    const oh = Math.floor(p / OW) % OH;
-    const n = Math.floor(p / (OW * OH));
-    const rowBase = (p - p0) * K;
-    for (let fh = 0; fh < FH; fh++) {
-      const ih = oh * sh + fh * dh - top;
-      if (ih < 0 || ih >= H) continue;
-      for (let fw = 0; fw < FW; fw++) {
-        const iw = ow * sw + fw * dw - left;
-        if (iw < 0 || iw >= W) continue;
-        const dst = ((n * H + ih) * W + iw) * C;
-        const src = rowBase + (fh * FW + fw) * C;
-        for (let c = 0; c < C; c++) dx[dst + c] += dcols[src + c];
-      }
-    }
-  }
+  const C = info.inChannels;
+  const K = info.filterHeight * info.filterWidth * C;
+  forEachConvTap(info, p0, p1, (row, k0, x0) => {
+    const src = row * K + k0;
+    for (let c = 0; c < C; c++) dx[x0 + c] += dcols[src + c];
+  });
 }
 
 export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -77,7 +51,7 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     for (let k = 0; k < K; k++) for (let o = 0; o < Cout; o++) t[o * K + k] = w[k * Cout + o];
   }
   const { info: out } = zerosOutput(b, inputShape);
-  const rowsPerChunk = Math.max(1, Math.min(P, Math.floor(MAX_COLS_FLOATS / Math.max(K, 1))));
+  const rowsPerChunk = Math.max(1, Math.min(P, Math.floor(maxColumnsFloats() / Math.max(K, 1))));
   for (let p0 = 0; p0 < P; p0 += rowsPerChunk) {
     const p1 = Math.min(P, p0 + rowsPerChunk);
     const rows = p1 - p0;

@@ -24,8 +24,19 @@ import { loadImage } from '../../io/image';
 import { fillPolygonInto, polygonOverlapsImage, Point } from '../polygon';
 import { BinaryMask, RGBImage, Sample } from '../sample';
 import {
-  Located, asArray, asBoolean, asInteger, asObject, asPoints, asString, child, field, fieldError, mapLimit, readJsonFile,
+  Located,
+  asArray,
+  asBoolean,
+  asInteger,
+  asObject,
+  asPoints,
+  asString,
+  child,
+  field,
+  fieldError,
+  readJsonFile,
 } from './json-check';
+import { mapLimit } from '../../util/async';
 
 /** The splits ReasonSeg ships. */
 export const REASONSEG_SPLITS = ['train', 'val', 'test'] as const;

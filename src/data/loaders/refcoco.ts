@@ -19,8 +19,18 @@ import { fillPolygonInto, flatToPoints, polygonOverlapsImage } from '../polygon'
 import { BinaryMask, RGBImage, Sample } from '../sample';
 import { rleToMask } from './coco-rle';
 import {
-  Located, asArray, asInteger, asNumber, asObject, asString, child, field, fieldError, mapLimit, readJsonFile,
+  Located,
+  asArray,
+  asInteger,
+  asNumber,
+  asObject,
+  asString,
+  child,
+  field,
+  fieldError,
+  readJsonFile,
 } from './json-check';
+import { mapLimit } from '../../util/async';
 
 export type RefCocoDataset = 'refcoco' | 'refcoco+' | 'refcocog';
 

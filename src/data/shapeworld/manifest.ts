@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { decodeLabelPng, decodeRgbPng } from './png';
-import { DEFAULT_DATA_DIR, SplitHasher, mapLimit } from './store';
+import { DEFAULT_DATA_DIR, SplitHasher } from './store';
+import { mapLimit } from '../../util/async';
 
 /** data/shapeworld/manifest.json */
 export interface Manifest {

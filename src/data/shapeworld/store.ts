@@ -23,6 +23,7 @@ import { programConstructs } from './program';
 import type { LabelMap } from './render';
 import type { SceneGraph } from './scene';
 import { getSplit } from './splits';
+import { mapLimit } from '../../util/async';
 
 /** The repository root (resolved from this file, not from the working directory). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -115,19 +116,6 @@ export interface LoadOptions {
   dir?: string;
 }
 
-/** Runs async jobs with bounded concurrency, keeping result order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * Loads a frozen split from disk. Training splits are streams: use `trainStream(dataset)` instead.
