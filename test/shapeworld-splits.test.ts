@@ -33,7 +33,7 @@ describe('shapeworld frozen splits', () => {
       'refshapes/train', 'refshapes/val', 'refshapes/testA', 'refshapes/testB', 'reasonshapes/train', 'reasonshapes/val', 'reasonshapes/test',
     ]);
     const manifest = await readManifest();
-    assert.ok(manifest, 'data/shapeworld/manifest.json is missing: run node --import tsx src/data/shapeworld/build-cli.ts');
+    assert.ok(manifest, 'data/shapeworld/manifest.json is missing: run coprs data build --update-manifest');
     for (const [name, min] of Object.entries(MINIMUMS)) {
       assert.ok(loaded.get(name)!.length >= min, `${name}: ${loaded.get(name)!.length} < ${min}`);
       assert.equal(manifest!.splits[name].count, loaded.get(name)!.length);
