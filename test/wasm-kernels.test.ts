@@ -134,6 +134,16 @@ test('DepthwiseConv2dNative backprop kernels with dilation 2 on wasm = the gradi
   assertClose(got[1], truth[1], TOL, 'dw');
 });
 
+test('BatchMatMul with transpose flags (kit wrapper) wasm = cpu, ranks 2-4 and broadcast batch', async () => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [sa, sb] of [[[5, 7], [7, 3]], [[2, 5, 7], [2, 7, 3]], [[2, 3, 5, 7], [2, 3, 7, 3]], [[2, 5, 7], [1, 7, 3]]]) {
+      const shapeA = ta ? [...sa.slice(0, -2), sa[sa.length - 1], sa[sa.length - 2]] : sa;
+      const shapeB = tb ? [...sb.slice(0, -2), sb[sb.length - 1], sb[sb.length - 2]] : sb;
+      await compareBackends(`matMul ${shapeA}x${shapeB} tA=${ta} tB=${tb}`, [shapeA, shapeB], (a, b) => tf.matMul(a, b, ta, tb));
+    }
+  }
+});
+
 test('MaxPoolGrad: the kit kernel fixes tfjs-backend-wasm 4.22 on [1, 8, 8, 2] 2x2 s2 (and agrees elsewhere)', async () => {
   for (const [shape, size, stride, pad] of [
     [[1, 8, 8, 2], 2, 2, 'valid'], [[2, 7, 7, 3], 3, 2, 'same'], [[1, 6, 6, 4], 2, 1, 'valid'], [[1, 5, 9, 1], 3, 3, 'same'],

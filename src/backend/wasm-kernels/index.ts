@@ -10,6 +10,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { makeBatchMatMulConfig } from './batch-mat-mul';
 
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -21,9 +22,15 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
 /**
  * Kernels tfjs-backend-wasm 4.22 has but gets wrong or runs far below its own matmul speed; the
  * kit's version replaces them (each one is tested against `cpu`): MaxPoolGrad drops gradient
- * entries for some shapes; Conv2DBackpropInput is a direct loop ~10x slower than matmul + col2im.
+ * entries for some shapes; Conv2DBackpropInput is a direct loop ~10x slower than matmul + col2im;
+ * BatchMatMul is ~15x slower with transpose flags (a factory: it wraps the original kernel).
  */
-export const WASM_KERNEL_FIXES: readonly KernelConfig[] = [maxPoolGradConfig, conv2DBackpropInputConfig];
+export const WASM_KERNEL_FIXES: readonly (KernelConfig | (() => KernelConfig))[] = [
+  maxPoolGradConfig,
+  conv2DBackpropInputConfig,
+  // BatchMatMul with transpose flags runs ~15x below the plain path: transpose explicitly instead.
+  makeBatchMatMulConfig,
+];
 
 const replaced = new Set<string>();
 
@@ -40,7 +47,8 @@ export function registerWasmTrainingKernels(): string[] {
       added.push(config.kernelName);
     }
   }
-  for (const config of WASM_KERNEL_FIXES) {
+  for (const entry of WASM_KERNEL_FIXES) {
+    const config = typeof entry === 'function' ? entry() : entry;
     if (replaced.has(config.kernelName)) continue;
     if (getKernel(config.kernelName, 'wasm') != null) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
