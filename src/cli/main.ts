@@ -7,7 +7,8 @@ import { FlagSpec, Flags, UsageError, formatHelp, parseFlags } from './args';
 
 interface Command {
   summary: string;
-  flags: Record<string, FlagSpec>;
+  /** Option specs, or a function that loads them with the command's module. */
+  flags: Record<string, FlagSpec> | (() => Record<string, FlagSpec>);
   run: (flags: Flags, positional: string[]) => Promise<Record<string, unknown> | void>;
 }
 
@@ -40,6 +41,21 @@ const COMMANDS: Record<string, Command> = {
     summary: 'check data/shapeworld against its manifest (no regeneration)',
     flags: { json },
     run: (f) => require('./commands/data').dataVerifyCommand(f),
+  },
+  'train sam': {
+    summary: 'stage 1: train the mini-SAM (random point, box and mask prompts on ShapeWorld-RS train scenes)',
+    flags: () => require('./commands/train-sam').TRAIN_SAM_FLAGS,
+    run: (f) => require('./commands/train-sam').trainSamCommand(f),
+  },
+  'train sft': {
+    summary: 'stage 2: cold-start the policy on ground-truth chains of thought',
+    flags: () => require('./commands/train-sft').TRAIN_SFT_FLAGS,
+    run: (f) => require('./commands/train-sft').trainSftCommand(f),
+  },
+  eval: {
+    summary: 'evaluate a checkpoint (mini-SAM or policy) on a frozen split',
+    flags: () => require('./commands/eval').EVAL_FLAGS,
+    run: (f) => require('./commands/eval').evalCommand(f),
   },
   start: {
     summary: 'the main job on the embedded default (what `npm start` runs)',
@@ -76,12 +92,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = COMMANDS[found.name];
+  const specs = typeof cmd.flags === 'function' ? cmd.flags() : cmd.flags;
   if (found.rest.includes('--help') || found.rest.includes('-h')) {
-    console.log(`coprs ${found.name}: ${cmd.summary}\n\noptions:\n${formatHelp(cmd.flags)}`);
+    console.log(`coprs ${found.name}: ${cmd.summary}\n\noptions:\n${formatHelp(specs)}`);
     return 0;
   }
   try {
-    const { flags, positional } = parseFlags(found.rest, cmd.flags);
+    const { flags, positional } = parseFlags(found.rest, specs);
     if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}" for "coprs ${found.name}"`);
     const result = await cmd.run(flags, positional);
     if (flags.json) console.log(JSON.stringify(result ?? {}));
