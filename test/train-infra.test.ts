@@ -188,3 +188,14 @@ test('config merge: unknown keys and wrong types are rejected with the path; ove
   // merge does not mutate the defaults
   assert.equal(d.model.depth, 2);
 });
+
+test('creating and disposing parameters and an optimizer leaves no tensor behind', () => {
+  const n = tf.memory().numTensors;
+  const p = Params.create(4);
+  new Linear(p.scope('a'), 8, 8);
+  const opt = new AdamW([{ name: 'all', vars: p.entries() }]);
+  assert.equal(tf.memory().numTensors, n + 2 + 4, 'two variables and their two moments each');
+  opt.dispose();
+  p.dispose();
+  assert.equal(tf.memory().numTensors, n);
+});

@@ -79,7 +79,9 @@ export class Params {
     if (this.store.vars.has(full)) throw new Error(`parameter "${full}" already exists`);
     const size = shape.reduce((a, b) => a * b, 1);
     const values = initValues(init, size, new Rng(deriveSeed(this.store.seed, full)));
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${full}#${variableCounter++}`);
+    const initial = tf.tensor(values, shape, 'float32');
+    const v = tf.variable(initial, trainable, `${full}#${variableCounter++}`);
+    initial.dispose(); // the variable holds its own copy
     this.store.vars.set(full, v);
     return v;
   }

@@ -8,6 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** A non-trainable zero variable shaped like `v` (the initial tensor is disposed, not leaked). */
+function zerosVariable(v: tf.Variable): tf.Variable {
+  const z = tf.zerosLike(v);
+  const out = tf.variable(z, false);
+  z.dispose();
+  return out;
+}
+
 export interface ParamGroup {
   name: string;
   /** Variables by full name. */
@@ -54,8 +62,8 @@ export class AdamW {
       for (const [name, v] of g.vars) {
         if (seen.has(name)) throw new Error(`AdamW: parameter "${name}" is in more than one group`);
         seen.add(name);
-        this.m.set(name, tf.variable(tf.zerosLike(v), false));
-        this.v.set(name, tf.variable(tf.zerosLike(v), false));
+        this.m.set(name, zerosVariable(v));
+        this.v.set(name, zerosVariable(v));
       }
     }
   }
