@@ -160,3 +160,35 @@ export async function imagePng(img: RGBImage, scale = 1): Promise<Buffer> {
   const up = upscale(img, scale);
   return sharp(Buffer.from(up.data), { raw: { width: up.width, height: up.height, channels: 3 } }).png().toBuffer();
 }
+
+/** A copy of `img` with a 1-pixel rectangle outline [x0, y0, x1, y1] (inclusive) in `color`. */
+export function drawBox(img: RGBImage, box: readonly [number, number, number, number], color: RGB = [0, 220, 0]): RGBImage {
+  const out = { width: img.width, height: img.height, data: new Uint8Array(img.data) };
+  const [x0, y0, x1, y1] = box.map((v) => Math.round(v));
+  const put = (x: number, y: number) => {
+    if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
+    out.data.set(color, (y * img.width + x) * 3);
+  };
+  for (let x = x0; x <= x1; x++) {
+    put(x, y0);
+    put(x, y1);
+  }
+  for (let y = y0; y <= y1; y++) {
+    put(x0, y);
+    put(x1, y);
+  }
+  return out;
+}
+
+/** A copy of `img` with a small cross marker at (x, y). */
+export function drawPoint(img: RGBImage, x: number, y: number, color: RGB = [0, 220, 0], radius = 3): RGBImage {
+  const out = { width: img.width, height: img.height, data: new Uint8Array(img.data) };
+  const cx = Math.round(x);
+  const cy = Math.round(y);
+  for (let d = -radius; d <= radius; d++) {
+    for (const [px, py] of [[cx + d, cy], [cx, cy + d]]) {
+      if (px >= 0 && py >= 0 && px < img.width && py < img.height) out.data.set(color, (py * img.width + px) * 3);
+    }
+  }
+  return out;
+}
