@@ -136,7 +136,9 @@ test('DepthwiseConv2dNative backprop kernels with dilation 2 on wasm = the gradi
 
 test('BatchMatMul with transpose flags (kit wrapper) wasm = cpu, ranks 2-4 and broadcast batch', async () => {
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-    for (const [sa, sb] of [[[5, 7], [7, 3]], [[2, 5, 7], [2, 7, 3]], [[2, 3, 5, 7], [2, 3, 7, 3]], [[2, 5, 7], [1, 7, 3]]]) {
+    // small products go to the original kernel; ≥ MIN_SPLIT_WORK per entry are split per batch entry (also broadcast)
+    for (const [sa, sb] of [[[5, 7], [7, 3]], [[2, 5, 7], [2, 7, 3]], [[2, 3, 5, 7], [2, 3, 7, 3]], [[2, 5, 7], [1, 7, 3]],
+      [[3, 24, 32], [3, 32, 20]], [[3, 24, 32], [1, 32, 20]], [[1, 24, 32], [3, 32, 20]], [[2, 2, 24, 32], [2, 2, 32, 20]], [[3, 24, 32], [32, 20]]]) {
       const shapeA = ta ? [...sa.slice(0, -2), sa[sa.length - 1], sa[sa.length - 2]] : sa;
       const shapeB = tb ? [...sb.slice(0, -2), sb[sb.length - 1], sb[sb.length - 2]] : sb;
       await compareBackends(`matMul ${shapeA}x${shapeB} tA=${ta} tB=${tb}`, [shapeA, shapeB], (a, b) => tf.matMul(a, b, ta, tb));
