@@ -32,3 +32,4 @@ export * from './rl/advantages';
 export * from './rl/kl';
 export * from './rl/policy-loss';
 export * from './analysis/ols';
+export * from './analysis/cot-judge';
