@@ -33,3 +33,11 @@ export * from './rl/kl';
 export * from './rl/policy-loss';
 export * from './analysis/ols';
 export * from './analysis/cot-judge';
+export {
+  PolicyModel, Tokenizer, generate, logProbs, lastRefPosIndex, evaluatePolicy, loadPolicy, savePolicy, encodePrompt, encodeResponse,
+  promptText, responseText, INSTRUCTION, POLICY_PRESETS, resolvePolicyConfig, parseConclusion, conclusionHitsTarget, VisionProjector, benchRollouts, benchSftStep,
+} from './models/policy/index';
+export type { PolicyConfig, GenerateResult, LogProbsResult, EvaluatePolicyResult } from './models/policy/index';
+/** The policy module as a namespace (its Attention/Block/GenerateOptions names collide with mini-SAM's and ShapeWorld's). */
+export * as policy from './models/policy/index';
+export * from './train/sft/index';

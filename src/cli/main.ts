@@ -23,8 +23,8 @@ const COMMANDS: Record<string, Command> = {
     run: (f) => require('./commands/info').infoCommand(f),
   },
   bench: {
-    summary: 'GFLOP/s of 256²/512² matmul and conv2d fwd+bwd on every available backend, in one run',
-    flags: { json, backend, quick: { type: 'boolean', help: 'shorter timing loops' } },
+    summary: 'GFLOP/s of 256²/512² matmul and conv2d fwd+bwd on every available backend, stage 1/2 step times and rollout tokens/s (with and without the KV cache), in one run',
+    flags: { json, backend, quick: { type: 'boolean', help: 'shorter timing loops, tiny models' }, 'ops-only': { type: 'boolean', help: 'only the op benchmarks (no training steps or rollouts)' } },
     run: (f) => require('./commands/bench').benchCommand(f),
   },
   'data build': {

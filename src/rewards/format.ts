@@ -40,6 +40,7 @@ function count(haystack: string, needle: string): number {
 }
 
 export function checkFormat(response: string, rules: FormatRules = 'paper', specialToken = REF_POS): FormatCheck {
+  if (rules !== 'paper' && rules !== 'code') throw new Error(`format reward: unknown rules "${rules}"; expected "paper" or "code"`);
   const text = typeof response === 'string' ? response : '';
   const nOpen = count(text, THINK_OPEN);
   const nClose = count(text, THINK_CLOSE);

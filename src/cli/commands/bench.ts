@@ -25,6 +25,7 @@ export async function benchCommand(flags: Flags): Promise<Record<string, unknown
     }
   }
   await tf.setBackend(chosen.name);
+  const stages = flags['ops-only'] ? null : await benchStages(flags.quick ? 'tiny' : 'small', !flags.json);
   const ratios: Record<string, number> = {};
   const base = results.cpu;
   if (base) {
@@ -34,5 +35,25 @@ export async function benchCommand(flags: Flags): Promise<Record<string, unknown
     }
   }
   if (!flags.json) for (const [k, v] of Object.entries(ratios)) console.log(`ratio ${k}: ${v}×`);
-  return { chosen: chosen.name, backends: available, results, ratios, date: new Date().toISOString(), node: process.version };
+  return { chosen: chosen.name, backends: available, results, ratios, stages, date: new Date().toISOString(), node: process.version };
+}
+
+/**
+ * Training-step times of stages 1 (mini-SAM) and 2 (policy cold start) and rollout throughput for
+ * 4 prompts × G = 8 with and without the KV cache, on the chosen backend, in one run.
+ */
+async function benchStages(preset: string, print: boolean): Promise<Record<string, unknown>> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { benchSamStep } = require('../../train/sam/index') as typeof import('../../train/sam/index');
+  const { benchSftStep, benchRollouts } = require('../../models/policy/index') as typeof import('../../models/policy/index');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const stage1 = await benchSamStep(preset, 'S', { steps: 2 });
+  const stage2 = await benchSftStep(preset, { steps: 2 });
+  const rollouts = benchRollouts({ prompts: 4, G: 8, maxTokens: preset === 'tiny' ? 16 : 64, preset });
+  if (print) {
+    console.log(`stage 1 (mini-SAM ${stage1.size}, ${preset}): ${stage1.msPerStep.toFixed(0)} ms/step (${stage1.imagesPerStep} images, ${stage1.promptsPerStep} prompts)`);
+    console.log(`stage 2 (policy, ${preset}): ${stage2.msPerStep.toFixed(0)} ms/step (batch ${stage2.batchSize}, ${stage2.tokensPerStep.toFixed(0)} tokens)`);
+    console.log(`rollouts 4 × G=8, ${rollouts.maxTokens} tokens: ${rollouts.cached.tokensPerSec.toFixed(0)} tokens/s with the KV cache, ${rollouts.noCache.tokensPerSec.toFixed(0)} without (${rollouts.speedup.toFixed(1)}×)`);
+  }
+  return { preset, stage1, stage2, rollouts };
 }

@@ -17,6 +17,7 @@ export const EVAL_FLAGS: Record<string, FlagSpec> = {
   multimask: { type: 'boolean', help: 'mini-SAM: keep the best of the three disambiguation masks by predicted IoU' },
   limit: { type: 'number', help: 'evaluate the first N samples of each split only' },
   temperature: { type: 'number', help: 'policy: sampling temperature (default 0 = greedy)' },
+  group: { type: 'number', help: 'policy: rollouts per query (reports distinct responses per group; default 1)' },
   json: { type: 'boolean', help: 'print one JSON object as the last line' },
   backend: { type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu' },
 };
@@ -48,7 +49,9 @@ export async function evalCommand(flags: Flags): Promise<Record<string, unknown>
     await selectBackend({ backend: flags.backend as string | undefined });
     const t0 = performance.now();
     const { evaluatePolicy } = require('../../models/policy/eval') as typeof import('../../models/policy/eval');
-    const { perSample, ...summary } = await evaluatePolicy(dir, { dataset, split, limit: flags.limit as number | undefined, temperature: (flags.temperature as number | undefined) ?? 0 } as never) as unknown as { perSample?: unknown } & Record<string, unknown>;
+    const { perSample, ...summary } = await evaluatePolicy(dir, {
+      dataset, split, limit: flags.limit as number | undefined, temperature: (flags.temperature as number | undefined) ?? 0, G: (flags.group as number | undefined) ?? 1,
+    }) as unknown as { perSample?: unknown } & Record<string, unknown>;
     void perSample;
     const out = { kind: meta.kind, size: meta.size, step: meta.step, ckpt: dir, dataset, split, seconds: Math.round((performance.now() - t0) / 100) / 10, ...summary };
     if (!flags.json) for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(18)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : JSON.stringify(v)}`);

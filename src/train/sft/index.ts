@@ -1,0 +1,7 @@
+/** Stage 2, the policy cold start: config, data, trainer (see trainer.ts). */
+export { SFT_PRESETS, resolveSftConfig, validateSftConfig } from './config';
+export type { SftConfig } from './config';
+export { SftData, encodeSample, makeBatch } from './data';
+export type { SftBatch, SftDataOptions, SftDataState } from './data';
+export { HELDOUT_METRIC, SftTrainer, encoderFromFlag, sftLoss, trainSft } from './trainer';
+export type { SftHeldoutReport, SftStepReport, TrainSftOptions, TrainSftResult } from './trainer';
