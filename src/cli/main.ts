@@ -23,7 +23,7 @@ const COMMANDS: Record<string, Command> = {
     run: (f) => require('./commands/info').infoCommand(f),
   },
   bench: {
-    summary: 'GFLOP/s of 256²/512² matmul and conv2d fwd+bwd on every available backend, stage 1/2 step times and rollout tokens/s (with and without the KV cache), in one run',
+    summary: 'GFLOP/s of 256²/512² matmul and conv2d fwd+bwd on every available backend, stage 1/2/3 step times and rollout tokens/s (with and without the KV cache), in one run',
     flags: { json, backend, quick: { type: 'boolean', help: 'shorter timing loops, tiny models' }, 'ops-only': { type: 'boolean', help: 'only the op benchmarks (no training steps or rollouts)' } },
     run: (f) => require('./commands/bench').benchCommand(f),
   },
@@ -52,8 +52,18 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/train-sft').TRAIN_SFT_FLAGS,
     run: (f) => require('./commands/train-sft').trainSftCommand(f),
   },
+  'train coprs': {
+    summary: 'stage 3: CoPRS unified training (GRPO + SEG loss in one backward pass; modes combined | rl | seg)',
+    flags: () => require('./commands/train-coprs').TRAIN_COPRS_FLAGS,
+    run: (f) => require('./commands/train-coprs').trainCoprsCommand(f),
+  },
+  infer: {
+    summary: 'run a CoPRS checkpoint on an image file and a query: response, prior heatmap, mask and overlay PNGs',
+    flags: () => require('./commands/infer').INFER_FLAGS,
+    run: (f) => require('./commands/infer').inferCommand(f),
+  },
   eval: {
-    summary: 'evaluate a checkpoint (mini-SAM or policy) on a frozen split',
+    summary: 'evaluate a checkpoint (mini-SAM, policy or CoPRS) on frozen splits',
     flags: () => require('./commands/eval').EVAL_FLAGS,
     run: (f) => require('./commands/eval').evalCommand(f),
   },

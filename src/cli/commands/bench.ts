@@ -39,21 +39,24 @@ export async function benchCommand(flags: Flags): Promise<Record<string, unknown
 }
 
 /**
- * Training-step times of stages 1 (mini-SAM) and 2 (policy cold start) and rollout throughput for
+ * Training-step times of stages 1 (mini-SAM), 2 (policy cold start) and 3 (CoPRS) and rollout throughput for
  * 4 prompts × G = 8 with and without the KV cache, on the chosen backend, in one run.
  */
 async function benchStages(preset: string, print: boolean): Promise<Record<string, unknown>> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { benchSamStep } = require('../../train/sam/index') as typeof import('../../train/sam/index');
   const { benchSftStep, benchRollouts } = require('../../models/policy/index') as typeof import('../../models/policy/index');
+  const { benchCoprsStep } = require('../../train/coprs/bench') as typeof import('../../train/coprs/bench');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const stage1 = await benchSamStep(preset, 'S', { steps: 2 });
   const stage2 = await benchSftStep(preset, { steps: 2 });
+  const stage3 = await benchCoprsStep(preset, { steps: 2 });
   const rollouts = benchRollouts({ prompts: 4, G: 8, maxTokens: preset === 'tiny' ? 16 : 64, preset });
   if (print) {
     console.log(`stage 1 (mini-SAM ${stage1.size}, ${preset}): ${stage1.msPerStep.toFixed(0)} ms/step (${stage1.imagesPerStep} images, ${stage1.promptsPerStep} prompts)`);
     console.log(`stage 2 (policy, ${preset}): ${stage2.msPerStep.toFixed(0)} ms/step (batch ${stage2.batchSize}, ${stage2.tokensPerStep.toFixed(0)} tokens)`);
+    console.log(`stage 3 (CoPRS, ${preset}): ${stage3.msPerStep.toFixed(0)} ms/step (${stage3.prompts} prompts × G=${stage3.G}, ${stage3.meanLength.toFixed(0)} tokens per rollout: generation ${stage3.generateMs.toFixed(0)} ms, reference ${stage3.refMs.toFixed(0)} ms, update ${stage3.updateMs.toFixed(0)} ms; random weights)`);
     console.log(`rollouts 4 × G=8, ${rollouts.maxTokens} tokens: ${rollouts.cached.tokensPerSec.toFixed(0)} tokens/s with the KV cache, ${rollouts.noCache.tokensPerSec.toFixed(0)} without (${rollouts.speedup.toFixed(1)}×)`);
   }
-  return { preset, stage1, stage2, rollouts };
+  return { preset, stage1, stage2, stage3, rollouts };
 }

@@ -2,7 +2,8 @@
  * `coprs eval --ckpt DIR --split S [--json]`: evaluate a checkpoint of any kind on frozen splits.
  * The checkpoint's kind picks the evaluation: mini-SAM → mIoU / cIoU with ground-truth box and point
  * prompts (src/models/sam/eval-cli.ts); policy → format validity and target accuracy of its chains
- * of thought (src/models/policy/eval.ts).
+ * of thought (src/models/policy/eval.ts); coprs → gIoU, cIoU, heatmap gIoU/cIoU, format rate
+ * (src/models/coprs/eval.ts, via eval-coprs.ts).
  */
 import { readCheckpointMeta } from '../../train/checkpoint';
 import { selectBackend } from '../../backend/select';
@@ -10,14 +11,15 @@ import { UsageError } from '../args';
 import type { FlagSpec, Flags } from '../args';
 
 export const EVAL_FLAGS: Record<string, FlagSpec> = {
-  ckpt: { type: 'string', help: 'checkpoint folder (mini-SAM or policy)' },
-  split: { type: 'string', help: 'dataset/split, e.g. refshapes/testA or reasonshapes/val (a bare split means refshapes); mini-SAM takes a comma-separated list (default val,testA,testB)' },
+  ckpt: { type: 'string', help: 'checkpoint folder (mini-SAM, policy or CoPRS)' },
+  split: { type: 'string', help: 'dataset/split, e.g. refshapes/testA or reasonshapes/val (a bare split means refshapes); mini-SAM and CoPRS take a comma-separated list (defaults: val,testA,testB; CoPRS refshapes/testA,refshapes/testB,reasonshapes/test)' },
   prompt: { type: 'string', help: 'mini-SAM: box, point or box,point (default box,point)' },
   size: { type: 'string', help: 'expected size of the checkpoint (a checkpoint of another size is an error)' },
   multimask: { type: 'boolean', help: 'mini-SAM: keep the best of the three disambiguation masks by predicted IoU' },
   limit: { type: 'number', help: 'evaluate the first N samples of each split only' },
   temperature: { type: 'number', help: 'policy: sampling temperature (default 0 = greedy)' },
   group: { type: 'number', help: 'policy: rollouts per query (reports distinct responses per group; default 1)' },
+  rows: { type: 'string', help: 'CoPRS: write per-sample rows (id, prior IoU, mask IoU, response, format) as JSONL to this file' },
   json: { type: 'boolean', help: 'print one JSON object as the last line' },
   backend: { type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu' },
 };
@@ -57,6 +59,10 @@ export async function evalCommand(flags: Flags): Promise<Record<string, unknown>
     if (!flags.json) for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(18)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : JSON.stringify(v)}`);
     return out;
   }
+  if (meta.kind === 'coprs') {
+    const { coprsEvalCommand } = require('./eval-coprs') as typeof import('./eval-coprs');
+    return coprsEvalCommand(dir, meta, flags);
+  }
   /* eslint-enable @typescript-eslint/no-require-imports */
-  throw new Error(`checkpoint ${dir} is a "${meta.kind}" checkpoint; coprs eval handles "sam" and "policy" checkpoints`);
+  throw new Error(`checkpoint ${dir} is a "${meta.kind}" checkpoint; coprs eval handles "sam", "policy" and "coprs" checkpoints`);
 }

@@ -55,6 +55,22 @@ const BEATEN_BY: Record<string, string> = {
   largest: 'is larger', smallest: 'is smaller', leftmost: 'is further left', rightmost: 'is further right', topmost: 'is higher', bottommost: 'is lower',
 };
 
+/**
+ * The order a chain of thought lists shapes in: reading order — by the row of the 3×3 position grid
+ * (top, middle, bottom), then left to right by the visible centroid. It is a function of the image
+ * (object ids follow the order the generator placed them in, which no one can see), so a policy
+ * that lists "the shapes in the picture" has one right order to learn.
+ */
+export function readingOrder(scene: SceneGraph): number[] {
+  const row = (id: number): number => {
+    const p = scene.objects[id].position;
+    return p.startsWith('top') ? 0 : p.startsWith('bottom') ? 2 : 1;
+  };
+  return scene.objects
+    .map((o) => o.id)
+    .sort((a, b) => row(a) - row(b) || scene.objects[a].centroid[0] - scene.objects[b].centroid[0] || scene.objects[a].centroid[1] - scene.objects[b].centroid[1] || a - b);
+}
+
 /** Builds the chain of thought of a query about a scene. Throws when the program does not select the target. */
 export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeWorldConfig = DEFAULT_CONFIG): ChainOfThought {
   const program: Program = query.program;
@@ -64,7 +80,10 @@ export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeW
   }
   const out = ev.outputs;
   const ref = (id: number) => objectRef(scene, id);
-  const list = (ids: readonly number[]) => (ids.length === 0 ? 'nothing' : joinList(ids.map(ref)));
+  const order = readingOrder(scene);
+  const rank = new Map(order.map((id, r) => [id, r]));
+  const sorted = (ids: readonly number[]): number[] => [...ids].sort((a, b) => rank.get(a)! - rank.get(b)!);
+  const list = (ids: readonly number[]) => (ids.length === 0 ? 'nothing' : joinList(sorted(ids).map(ref)));
 
   // nodes that only serve to find a reference object (inputs of unique nodes feeding relate/same)
   const anchorChain = new Set<number>();
@@ -115,7 +134,7 @@ export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeW
       }
       case 'countFilter': {
         const values: string[] = [];
-        for (const o of scene.objects) if (!values.includes(o[n.attr])) values.push(o[n.attr]);
+        for (const id of order) if (!values.includes(scene.objects[id][n.attr])) values.push(scene.objects[id][n.attr]);
         const counts = values.map((v) => {
           const c = scene.objects.filter((o) => o[n.attr] === v).length;
           return n.attr === 'color' ? `${v} appears ${times(c)}` : `the ${c === 1 ? SHAPE_WORDS[v as keyof typeof SHAPE_WORDS].noun : SHAPE_WORDS[v as keyof typeof SHAPE_WORDS].plural} appear${c === 1 ? 's' : ''} ${times(c)}`;
@@ -176,7 +195,7 @@ export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeW
     return { objectId: o.id, description: `${objectName(o)} ${positionPhrase(o.position)}`, kept: why === null, reason: why ?? 'it meets every condition' };
   });
   const t = scene.objects[query.targetId];
-  const shapes = scene.objects.map((o) => `a ${objectName(o)} ${positionPhrase(o.position)}`);
+  const shapes = order.map((id) => `a ${objectName(scene.objects[id])} ${positionPhrase(scene.objects[id].position)}`);
   const n = scene.objects.length;
   const text = [
     `The query asks for ${query.asks}.`,

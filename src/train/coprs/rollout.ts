@@ -1,0 +1,69 @@
+/**
+ * One rollout batch of stage 3: B refshapes training prompts, their images encoded once, G
+ * responses per prompt sampled from the CURRENT policy weights (the official code never syncs its
+ * rollout worker; the kit samples from the weights being trained, as GRPO assumes), the soft
+ * targets, and the reference policy's log-probabilities of the responses (constants, for the KL).
+ * Nothing here is differentiated; the trainer disposes the batch after its updates.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Sample } from '../../data/sample';
+import type { GenerateResult } from '../../models/policy/generate';
+import type { PolicyModel } from '../../models/policy/model';
+import { disposeLogProbs } from '../../models/policy/logprobs';
+import type { CoprsModel } from '../../models/coprs/model';
+import { disposeImageBatch, softTargets, type ImageBatch } from '../../models/coprs/images';
+import type { Rng } from '../../util/rng';
+import type { CoprsTrainConfig } from './config';
+
+export interface RolloutBatch {
+  samples: Sample[];
+  /** Prompt ids per sample [B]. */
+  prompts: number[][];
+  images: ImageBatch;
+  /** Soft targets [B, r, r] and their values (row-major), with the valid region (1 = unpadded). */
+  targets: tf.Tensor3D;
+  targetValues: Float32Array;
+  validValues: Uint8Array;
+  G: number;
+  /** N = B·G responses, prompt-major. */
+  generation: GenerateResult;
+  /** log π_ref of every response token [N, R] (null when β = 0 or in mode `seg`). */
+  refLogp: tf.Tensor2D | null;
+  /** Wall time of generation and of the reference pass, ms. */
+  generateMs: number;
+  refMs: number;
+}
+
+/** Sample rollouts for `samples` (see the module comment). */
+export function collectRollouts(model: CoprsModel, ref: PolicyModel | null, samples: Sample[], cfg: CoprsTrainConfig, rng: Rng): RolloutBatch {
+  const G = cfg.grpo.G;
+  const prompts = model.prompts(samples.map((s) => s.query));
+  const images = model.encode(samples.map((s) => s.image));
+  let targets: tf.Tensor3D | null = null;
+  try {
+    const r = model.maskSize;
+    targets = softTargets(samples.map((s) => s.mask), model.sam.imageSize, r); // B x r x r
+    const targetValues = targets.dataSync() as Float32Array;
+    const validValues = Uint8Array.from(images.valid.dataSync());
+    const t0 = Date.now();
+    const generation = model.rollouts(prompts, images, { G, temperature: cfg.rollout.temperature, topP: cfg.rollout.topP, maxTokens: cfg.rollout.maxTokens, rng });
+    const t1 = Date.now();
+    let refLogp: tf.Tensor2D | null = null;
+    if (ref && cfg.mode !== 'seg' && cfg.grpo.beta > 0) {
+      const lp = model.score(prompts, generation.ids, images, G, { temperature: cfg.rollout.temperature, policy: ref });
+      refLogp = lp.logProbs;
+      disposeLogProbs({ ...lp, logProbs: null as unknown as tf.Tensor2D });
+    }
+    return { samples, prompts, images, targets, targetValues, validValues, G, generation, refLogp, generateMs: t1 - t0, refMs: Date.now() - t1 };
+  } catch (e) {
+    disposeImageBatch(images);
+    targets?.dispose();
+    throw e;
+  }
+}
+
+export function disposeRollouts(b: RolloutBatch): void {
+  disposeImageBatch(b.images);
+  b.targets.dispose();
+  b.refLogp?.dispose();
+}
