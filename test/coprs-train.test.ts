@@ -180,3 +180,28 @@ test('CLI: train coprs, eval (kind coprs, per-sample rows), infer on an image fi
   assert.equal(wrongKind.code, 1);
   assert.match(wrongKind.stderr, /is a "policy" checkpoint; coprs infer needs a "coprs" checkpoint/);
 });
+
+test('SEG warm-up: the first warmup.steps steps are teacher-forced on ground-truth chains of thought (no rollouts, no GRPO), then GRPO starts', () => {
+  const t = trainer({ warmup: { steps: 1 }, mode: 'rl' });
+  const head = snapshot(t.model.partParams('heatmapHead'));
+  const w = t.trainStep();
+  assert.equal(w.record.warmup, true);
+  assert.equal(w.record['loss/grpo'], null, 'no policy-gradient term in a warm-up step');
+  assert.equal(w.completions.length, 4, 'batchSize samples, one ground-truth response each');
+  assert.ok(w.completions.every((c) => c.ref_pos_found === true && String(c.completion).startsWith('<think>The query asks for')));
+  assert.ok(snapshot(t.model.partParams('heatmapHead')).some((x, i) => x.some((v, j) => v !== head[i][j])), 'the warm-up trains the heatmap head even in mode rl');
+  const r = t.trainStep();
+  assert.equal(r.record.warmup, undefined);
+  assert.ok(Number.isFinite(r.record['loss/grpo'] as number));
+  t.dispose();
+  assert.throws(() => resolveCoprsTrainConfig('tiny', { warmup: { steps: 4 } }), /leaves no GRPO step/);
+});
+
+test('50 consecutive stage-3 steps keep tf.memory().numTensors constant', () => {
+  const t = trainer({ steps: 60, warmup: { steps: 5 } });
+  t.trainStep();
+  const n = tf.memory().numTensors;
+  for (let i = 0; i < 50; i++) t.trainStep();
+  assert.equal(tf.memory().numTensors, n);
+  t.dispose();
+});

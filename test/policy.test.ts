@@ -407,7 +407,8 @@ test('the wasm attention core equals plain attention, values and gradients', asy
 
 test('the colour side channel stacks the pooled encoder input onto each embedding cell', async () => {
   const { withPixelChannel, encoderInput, pixelChannels } = await import('../src/models/policy/vision');
-  assert.equal(pixelChannels(model.config, 16), 12);
+  assert.equal(pixelChannels({ ...model.config, vision: { ...model.config.vision, pixelPool: 4 } }, 16), 12);
+  assert.equal(pixelChannels(model.config, 16), 192); // pixelPool 1: every pixel of the 8×8 cell
   tf.tidy(() => {
     const x = encoderInput(encoder, [samples[0].image]);
     const e = encoder.apply(x);
@@ -417,6 +418,27 @@ test('the colour side channel stacks the pooled encoder input onto each embeddin
     const want = x.slice([0, 28, 40, 1], [1, 4, 4, 1]).mean().dataSync()[0];
     const got = y.slice([0, 3, 5, 16 + (1 * 2 + 0) * 3 + 1], [1, 1, 1, 1]).dataSync()[0];
     assert.ok(Math.abs(got - want) < 1e-5);
-    assert.throws(() => model.visionTokens(e), /colour channels; use PolicyModel.embedImages/);
+    assert.throws(() => model.visionTokens(e), /pixel channels; use PolicyModel.embedImages/);
   });
+});
+
+test('the patch tower reads the full-resolution image back from the image input and reaches the token grid', async () => {
+  const { withPixelChannel, encoderInput } = await import('../src/models/policy/vision');
+  const { PatchTower, pixelsToImage } = await import('../src/models/policy/tower');
+  const { Params } = await import('../src/nn/params');
+  tf.tidy(() => {
+    const x = encoderInput(encoder, [samples[0].image, samples[1].image]);
+    const y = withPixelChannel(encoder.apply(x), x, 1); // B x 16 x 16 x (16 + 192)
+    assert.deepEqual(y.shape, [2, 16, 16, 16 + 192]);
+    const back = pixelsToImage(y.slice([0, 0, 0, 16], [-1, -1, -1, 192]) as tf.Tensor4D);
+    assert.equal(back.sub(x).abs().max().dataSync()[0], 0);
+    const p = Params.create(3);
+    const tower = new PatchTower(p, 128, 8, [4, 8, 8, 12], 1);
+    assert.deepEqual(tower.apply(x).shape, [2, 8, 8, 12]);
+    assert.throws(() => new PatchTower(Params.create(4), 128, 8, [4, 8, 8], 1), /needs log2\(128\/8\) = 4/);
+    p.dispose();
+  });
+  const { resolvePolicyConfig } = await import('../src/models/policy/config');
+  assert.throws(() => resolvePolicyConfig('small', { vision: { pixelPool: 4 } }), /set policy.vision.pixelPool to 1/);
+  assert.doesNotThrow(() => resolvePolicyConfig('small', { vision: { pixelPool: 4, tower: [] } }));
 });

@@ -175,3 +175,25 @@ test('two worker threads (data parallelism) take the same steps as one thread', 
     two.dispose();
   }
 });
+
+test('perception labels: each vision token gets the colour, shape and size of the object covering most of it, else background', async () => {
+  const { tokenLabels, PerceptionHead, PERCEPTION_CLASSES } = await import('../src/train/sft/perception');
+  const { COLORS, SHAPES, SIZES } = await import('../src/data/shapeworld/index');
+  const s = new SftData(tok, { seed: 1, dataSeed: 2, batchSize: 1, reasonFraction: 0, bucketBatches: 1, imageTokens: 64 }).next().samples[0];
+  const labels = tokenLabels(s, 8)!;
+  const scene = shapeWorldMeta(s).scene;
+  for (const o of scene.objects.filter((x) => x.visibleFraction > 0.9 && x.size === 'large')) {
+    const t = Math.floor(o.centroid[1] / 16) * 8 + Math.floor(o.centroid[0] / 16);
+    assert.deepEqual([...labels.slice(t * 3, t * 3 + 3)], [COLORS.indexOf(o.color), SHAPES.indexOf(o.shape), SIZES.indexOf(o.size)]);
+  }
+  const bg = [COLORS.length, SHAPES.length, SIZES.length];
+  assert.ok([...Array(64).keys()].some((t) => labels[t * 3] === bg[0] && labels[t * 3 + 1] === bg[1] && labels[t * 3 + 2] === bg[2]), 'some token is background');
+  assert.equal(tokenLabels({ ...s, meta: {} }, 8), null);
+  const head = new PerceptionHead(8, 1);
+  tf.tidy(() => {
+    const l = head.lossSum(tf.zeros([1, 64, 8]) as tf.Tensor3D, labels).dataSync()[0];
+    const uniform = (Math.log(PERCEPTION_CLASSES[0]) + Math.log(PERCEPTION_CLASSES[1]) + Math.log(PERCEPTION_CLASSES[2])) / 3;
+    assert.ok(Math.abs(l / 64 - uniform) < 1e-4, 'zero features give the uniform cross-entropy');
+  });
+  head.dispose();
+});

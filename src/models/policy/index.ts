@@ -11,11 +11,12 @@ export {
 } from './tokenizer';
 export type { SpecialToken, TokenizerJSON } from './tokenizer';
 export { INSTRUCTION, promptText, responseText, encodePrompt, encodeResponse } from './prompt';
-export { VisionProjector, StubImageEncoder, EmbeddingCache, embedImages, encoderInput, samImageEncoder, samInputBatch } from './vision';
+export { VisionProjector, StubImageEncoder, EmbeddingCache, embedImages, encoderInput, samImageEncoder, samInputBatch, pixelChannels, withPixelChannel } from './vision';
 export type { ImageEncoderLike, SamLike } from './vision';
 export { Attention, Block, Decoder, Rope, SwiGLU, MASKED, disposeCache } from './transformer';
 export type { KVCache, LayerCache } from './transformer';
 export { batchMatMul } from './bmm';
+export { attentionCore, useAttentionCore } from './attention-core';
 export { packRows, biasParts } from './batch';
 export type { SeqBatch } from './batch';
 export { PolicyModel } from './model';

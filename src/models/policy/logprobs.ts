@@ -58,11 +58,14 @@ export interface LogProbsResult {
   refPosFound: boolean[];
   /** Entropy of the policy at each response position [B, R] (only with `withEntropy`). */
   entropy: tf.Tensor2D | null;
+  /** Hidden states at the image block, columns 1..N [B, N, d] (only with `withImageHidden`). */
+  imageHidden: tf.Tensor3D | null;
 }
 
 export interface LogProbsOptions {
   withHidden?: boolean;
   withEntropy?: boolean;
+  withImageHidden?: boolean;
   /** Divide logits by this before the softmax (rollout temperature), default 1. */
   temperature?: number;
 }
@@ -111,6 +114,7 @@ export function scoreResponses(model: PolicyModel, layout: ScoreLayout, vis: tf.
     const out: Record<string, tf.Tensor> = { logProbs: picked, mask: m, refPosHidden: tf.gather(flat, tf.tensor1d(refIdx, 'int32')) };
     if (opts.withHidden) out.hidden = tf.gather(flat, tf.tensor1d(tokIdx, 'int32')).reshape([B, R, -1]);
     if (opts.withEntropy) out.entropy = tf.exp(logp).mul(logp).sum(-1).neg().reshape([B, R]).mul(m);
+    if (opts.withImageHidden) out.imageHidden = hidden.slice([0, 1, 0], [B, batch.imageTokens, -1]);
     return out;
   });
   return {
@@ -121,6 +125,7 @@ export function scoreResponses(model: PolicyModel, layout: ScoreLayout, vis: tf.
     refPosIndex,
     refPosFound,
     entropy: (t.entropy as tf.Tensor2D | undefined) ?? null,
+    imageHidden: (t.imageHidden as tf.Tensor3D | undefined) ?? null,
   };
 }
 
@@ -134,5 +139,5 @@ export function logProbs(model: PolicyModel, prompts: readonly (readonly number[
 
 /** Dispose the tensors of a `LogProbsResult`. */
 export function disposeLogProbs(r: LogProbsResult): void {
-  for (const t of [r.logProbs, r.mask, r.hidden, r.refPosHidden, r.entropy]) t?.dispose();
+  for (const t of [r.logProbs, r.mask, r.hidden, r.refPosHidden, r.entropy, r.imageHidden]) t?.dispose();
 }

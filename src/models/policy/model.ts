@@ -2,8 +2,9 @@
  * The policy π_θ: a tiny vision-language model. Vision tokens from the frozen mini-SAM embedding
  * (vision.ts) take the place of the prompt's `<image>` block; a decoder-only transformer
  * (transformer.ts) reads them with the instruction and the query and writes
- * `<think> … </think> <REF_POS>`. The LM head is TIED to the token embedding (logits = h · Eᵀ) by
- * default, as in Qwen2.5 ≤ 3B; `tieEmbeddings: false` adds a separate head.
+ * `<think> … </think> <REF_POS>`. The LM head is a separate Linear in every preset
+ * (`tieEmbeddings: false`; see config.ts for why), or the token embedding itself (logits = h · Eᵀ,
+ * as in Qwen2.5 ≤ 3B) with `tieEmbeddings: true`.
  *
  * Parameters live in one `Params` store under `vision.*`, `embed.*`, `decoder.*` (and `lmHead.*`
  * when untied), so checkpoints, optimizer groups and parameter counts read them by prefix.

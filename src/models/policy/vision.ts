@@ -1,24 +1,26 @@
 /**
  * Vision tokens for the policy (LLaVA-style): a trainable projector over the FROZEN mini-SAM image
- * embedding.
+ * embedding, joined by a small patch tower of the policy's own (tower.ts).
  *
- * Why the mini-SAM embedding and not a patch tower of the policy's own: it is the frozen visual
- * feature that both the policy and (in CoPRS) the heatmap head read, as LLaVA reads a frozen CLIP
- * and as the paper precomputes its SAM ViT-H features offline (appendix B.1); a second image tower
- * would double the CPU cost of every forward pass and be one more thing to train. Because the
- * encoder is frozen, its embedding is computed once per image and cached (`EmbeddingCache`), and a
- * group of G rollouts of one prompt shares it.
+ * The mini-SAM embedding is the frozen visual feature that both the policy and (in CoPRS) the
+ * heatmap head read, as LLaVA reads a frozen CLIP and as the paper precomputes its SAM ViT-H
+ * features offline (appendix B.1). Because the encoder is frozen, its embedding is computed once per
+ * image and cached (`EmbeddingCache`), and a group of G rollouts of one prompt shares it. It is not
+ * enough on its own to name objects (see below and tower.ts), hence the tower: four stride-2
+ * convolutions, ~10% of a stage-2 step.
  *
- * Colour side channel: the mini-SAM embedding is nearly colour-blind (segmentation needs
- * boundaries, not hue; a small MLP probe reads an object's colour from its token 42% of the time,
- * shape 61%, size 92%). The encoder's own normalized input, average-pooled 4× (2×2 px × RGB = 12
- * values per 8×8-px cell), is stacked onto each cell (`vision.pixelPool`; colour probe → 95%). It is
- * one avg-pool and a few more projector inputs, not a second image tower.
+ * Pixels in the image input (`vision.pixelPool`): the encoder's own normalized input, average-pooled
+ * by `pixelPool` and regrouped per embedding cell, travels with the embedding (so the cache, the
+ * generator and the G rollouts of a prompt share one tensor). With pool 1 (every preset) it is the
+ * whole image, which the policy's own patch tower (tower.ts) reads: the mini-SAM embedding is nearly
+ * colour-blind (segmentation needs boundaries, not hue) and, being local, cannot tell a shape from
+ * inside it. Without a tower (`vision.tower: []`) the pooled pixels are stacked on each cell instead
+ * (pool 4: 2×2 px × RGB = 12 values per 8×8-px cell, the earlier colour side channel).
  *
- * Shapes (small preset): E [B, 16, 16, C] → RMSNorm over C, + 12 colour channels → pool 2×2 windows
- * to an 8×8 grid ('concat': Qwen2.5-VL's patch merger stacks each window's 4 cells → 4(C + 12);
- * 'avg': mean) → Linear → GELU → Linear to d → + learned 2-D position embedding (row + column)
- * → [B, 64, d].
+ * Shapes (small preset): E [B, 16, 16, C] → RMSNorm over C → pool 2×2 windows to an 8×8 grid
+ * ('concat': Qwen2.5-VL's patch merger stacks each window's 4 cells → 4C; 'avg': mean) ‖ tower
+ * features [B, 8, 8, 96] → Linear → GELU → Linear to d → + learned 2-D position embedding
+ * (row + column) → [B, 64, d].
  */
 import * as tf from '@tensorflow/tfjs';
 import { Params, normal } from '../../nn/params';
@@ -26,6 +28,7 @@ import { Linear, RMSNorm, gelu } from '../../nn/layers';
 import type { RGBImage } from '../../data/sample';
 import { SAM_PIXEL_MEAN, SAM_PIXEL_STD, preprocessImages } from '../../io/preprocess';
 import type { PolicyConfig } from './config';
+import { PatchTower, pixelsToImage } from './tower';
 
 /** The frozen image encoder the policy reads (the mini-SAM's, or a stub in tests). */
 export interface ImageEncoderLike {
@@ -98,8 +101,10 @@ export class VisionProjector {
   /** Pool window side (gridSize / tokenGrid). */
   readonly window: number;
   readonly tokens: number;
-  /** Colour channels per cell (0: none). */
+  /** Pixel channels per cell in the image input (0: none). */
   readonly pixels: number;
+  /** The policy's own patch tower (tower.ts), or null. */
+  readonly tower: PatchTower | null;
 
   constructor(p: Params, readonly cfg: PolicyConfig, readonly embedDim: number, readonly gridSize: number) {
     const t = cfg.vision.tokenGrid;
@@ -107,8 +112,10 @@ export class VisionProjector {
     this.window = gridSize / t;
     this.tokens = t * t;
     this.pixels = pixelChannels(cfg, gridSize);
-    const cellDim = embedDim + this.pixels;
-    const inDim = cfg.vision.pool === 'concat' ? this.window * this.window * cellDim : cellDim;
+    this.tower = cfg.vision.tower.length > 0 ? new PatchTower(p.scope('tower'), cfg.vision.imageSize, t, cfg.vision.tower, cfg.vision.towerBlocks) : null;
+    // With a tower the pixels go to the tower only; without, they are stacked on each cell.
+    const cellDim = embedDim + (this.tower ? 0 : this.pixels);
+    const inDim = (cfg.vision.pool === 'concat' ? this.window * this.window * cellDim : cellDim) + (this.tower?.outDim ?? 0);
     const hidden = cfg.vision.projectorHidden || cfg.dim;
     this.norm = new RMSNorm(p.scope('norm'), embedDim, cfg.normEps);
     this.fc1 = new Linear(p.scope('fc1'), inDim, hidden);
@@ -123,17 +130,23 @@ export class VisionProjector {
       const [B, g, g2, CP] = e.shape;
       const C = this.embedDim;
       if (g !== this.gridSize || g2 !== this.gridSize || CP !== C + this.pixels) {
-        throw new Error(`vision: expected an image input [B, ${this.gridSize}, ${this.gridSize}, ${C + this.pixels}] (embedding ${C}${this.pixels ? ` + ${this.pixels} colour channels; use PolicyModel.embedImages` : ''}), got [${e.shape}]`);
+        throw new Error(`vision: expected an image input [B, ${this.gridSize}, ${this.gridSize}, ${C + this.pixels}] (embedding ${C}${this.pixels ? ` + ${this.pixels} pixel channels; use PolicyModel.embedImages` : ''}), got [${e.shape}]`);
       }
       const t = this.cfg.vision.tokenGrid;
       const w = this.window;
       let x: tf.Tensor = this.norm.apply(this.pixels ? e.slice([0, 0, 0, 0], [-1, -1, -1, C]) : e); // B x g x g x C
-      if (this.pixels) x = tf.concat([x, e.slice([0, 0, 0, C], [-1, -1, -1, this.pixels])], -1); // B x g x g x (C + P)
+      const px = this.pixels ? (e.slice([0, 0, 0, C], [-1, -1, -1, this.pixels]) as tf.Tensor4D) : null; // B x g x g x P
+      if (px && !this.tower) x = tf.concat([x, px], -1); // B x g x g x (C + P)
+      const D = x.shape[3]!;
       let pooled: tf.Tensor;
       if (this.cfg.vision.pool === 'concat') {
-        pooled = x.reshape([B, t, w, t, w, CP]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, t * t, w * w * CP]); // B x tt x ww(C+P)
+        pooled = x.reshape([B, t, w, t, w, D]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, t * t, w * w * D]); // B x tt x wwD
       } else {
-        pooled = x.reshape([B, t, w, t, w, CP]).mean([2, 4]).reshape([B, t * t, CP]); // B x tt x (C+P)
+        pooled = x.reshape([B, t, w, t, w, D]).mean([2, 4]).reshape([B, t * t, D]); // B x tt x D
+      }
+      if (this.tower) {
+        const f = this.tower.apply(pixelsToImage(px!)); // B x t x t x Dt
+        pooled = tf.concat([pooled, f.reshape([B, t * t, this.tower.outDim])], -1); // B x tt x (wwD + Dt)
       }
       const h = this.fc2.apply(gelu(this.fc1.apply(pooled))); // B x tt x d
       const pos = this.rowEmbed.reshape([t, 1, -1]).add(this.colEmbed.reshape([1, t, -1])).reshape([1, t * t, -1]); // 1 x tt x d

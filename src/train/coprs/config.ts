@@ -31,6 +31,13 @@ export interface CoprsTrainConfig {
   steps: number;
   /** Completions per step = prompts per step × grpo.G (TRL's convention). */
   batchSize: number;
+  /**
+   * SEG warm-up: the first `steps` steps of the run are teacher-forced SEG-loss steps on
+   * `batchSize` samples' ground-truth chains of thought (no rollouts, no GRPO; rollout.ts
+   * `teacherForcedBatch`), DESIGN §2's optional SEG warm-up of the heatmap head. Every mode gets the
+   * same warm-up, so `--mode seg` vs `combined` still differ only in the GRPO term. 0 = none.
+   */
+  warmup: { steps: number };
   /** The CoPRS model's own sizes (heatmap head, −50 fill). */
   model: CoprsModelConfig;
   grpo: {
@@ -100,19 +107,19 @@ const REWARDS = { mask: 0.7, 'format-paper': 0.3 };
 
 export const COPRS_TRAIN_PRESETS: Record<PresetName, CoprsTrainConfig> = {
   tiny: {
-    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, model: DEFAULT_COPRS_MODEL,
+    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, warmup: { steps: 0 }, model: DEFAULT_COPRS_MODEL,
     grpo: { ...GRPO, G: 2 }, rollout: { temperature: 1, topP: 1, maxTokens: 12 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 2 }, optim: OPTIM, heldout: { seed: 7777, samples: 0, every: 0 },
     onNonFinite: 'stop', logEvery: 1, completionsEvery: 2, checkpointEvery: 2,
   },
   small: {
-    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 150, batchSize: 16, model: DEFAULT_COPRS_MODEL,
+    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 150, batchSize: 16, warmup: { steps: 40 }, model: DEFAULT_COPRS_MODEL,
     grpo: { ...GRPO, G: 4 }, rollout: { temperature: 1, topP: 1, maxTokens: 200 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 10 }, optim: OPTIM, heldout: { seed: 7777, samples: 24, every: 50 },
     onNonFinite: 'stop', logEvery: 5, completionsEvery: 25, checkpointEvery: 25,
   },
   base: {
-    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, model: DEFAULT_COPRS_MODEL,
+    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300 }, model: DEFAULT_COPRS_MODEL,
     grpo: { ...GRPO, G: 8 }, rollout: { temperature: 1, topP: 1, maxTokens: 320 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 150 }, optim: { ...OPTIM, lr: 5e-5 }, heldout: { seed: 7777, samples: 100, every: 250 },
     onNonFinite: 'stop', logEvery: 10, completionsEvery: 100, checkpointEvery: 100,
@@ -131,6 +138,8 @@ export function validateCoprsTrainConfig(c: CoprsTrainConfig): void {
   if (!(COPRS_MODES as readonly string[]).includes(c.mode)) fail(`mode must be one of ${COPRS_MODES.join(', ')} (combined: L_GRPO + λ_SEG·L_SEG; rl: L_GRPO only; seg: L_SEG only), got "${c.mode}"`);
   posInt(c.steps, 'steps');
   posInt(c.batchSize, 'batchSize (completions per step)');
+  posInt(c.warmup.steps, 'warmup.steps', 0);
+  if (c.warmup.steps >= c.steps && c.mode !== 'seg') fail(`warmup.steps (${c.warmup.steps}) leaves no GRPO step of ${c.steps}; lower warmup.steps or raise steps`);
   const g = c.grpo;
   if (!Number.isInteger(g.G) || g.G < 2) fail(`grpo.G must be an integer ≥ 2 (a group of one has no relative advantage), got ${g.G}; set grpo.G=2 or more`);
   if (c.batchSize % g.G !== 0) {

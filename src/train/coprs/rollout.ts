@@ -14,6 +14,7 @@ import type { CoprsModel } from '../../models/coprs/model';
 import { disposeImageBatch, softTargets, type ImageBatch } from '../../models/coprs/images';
 import type { Rng } from '../../util/rng';
 import type { CoprsTrainConfig } from './config';
+import { encodeResponse } from '../../models/policy/prompt';
 
 export interface RolloutBatch {
   samples: Sample[];
@@ -66,4 +67,38 @@ export function disposeRollouts(b: RolloutBatch): void {
   disposeImageBatch(b.images);
   b.targets.dispose();
   b.refLogp?.dispose();
+}
+
+/**
+ * A teacher-forced batch for the SEG warm-up (`warmup.steps`): each sample's GROUND-TRUTH chain of
+ * thought (`<think>…</think> <REF_POS><eos>`, as in stage 2) stands in for the rollouts, one per
+ * sample (G = 1). Nothing is sampled, so a warm-up step costs one teacher-forced pass: DESIGN §2's
+ * "cold start, optionally with the SEG loss to warm the heatmap head", run at the start of stage 3
+ * so that the prior means something before the first GRPO step scores masks with it.
+ */
+export function teacherForcedBatch(model: CoprsModel, samples: Sample[]): RolloutBatch {
+  const missing = samples.find((s) => !s.cot?.text);
+  if (missing) throw new Error(`SEG warm-up: sample ${missing.id} has no ground-truth chain of thought`);
+  const prompts = model.prompts(samples.map((s) => s.query));
+  const images = model.encode(samples.map((s) => s.image));
+  let targets: tf.Tensor3D | null = null;
+  try {
+    targets = softTargets(samples.map((s) => s.mask), model.sam.imageSize, model.maskSize); // B x r x r
+    const targetValues = targets.dataSync() as Float32Array;
+    const validValues = Uint8Array.from(images.valid.dataSync());
+    const ids = samples.map((s) => encodeResponse(model.policy.tokenizer, s.cot!.text));
+    const generation: GenerateResult = {
+      ids,
+      text: samples.map((s) => `<think>${s.cot!.text}</think> <REF_POS>`),
+      lengths: ids.map((r) => r.length),
+      finished: ids.map(() => true),
+      promptIndex: samples.map((_, i) => i),
+      tokens: ids.reduce((n, r) => n + r.length, 0),
+    };
+    return { samples, prompts, images, targets, targetValues, validValues, G: 1, generation, refLogp: null, generateMs: 0, refMs: 0 };
+  } catch (e) {
+    disposeImageBatch(images);
+    targets?.dispose();
+    throw e;
+  }
 }

@@ -34,7 +34,7 @@ import { evaluateCoprs, type CoprsEvalResult } from '../../models/coprs/eval';
 import { assignCoprs, buildCoprsFromConfig, buildCoprsFromParts, saveCoprs, type CoprsCheckpointConfig, type CoprsSources } from '../../models/coprs/checkpoint';
 import { resolveCoprsTrainConfig, type CoprsTrainConfig } from './config';
 import { coprsOptimizer, coprsSchedule, trainedParts } from './optimizer';
-import { collectRollouts, disposeRollouts } from './rollout';
+import { collectRollouts, disposeRollouts, teacherForcedBatch } from './rollout';
 import { stageThreeObjective, type BatchState, type ObjectiveParts } from './objective';
 import { stepRecord } from './metrics';
 import { writeCompletionsCsv, type CompletionRow } from './completions';
@@ -71,6 +71,8 @@ export class CoprsTrainer {
   best: CheckpointMeta['best'] = null;
   elapsedMs = 0;
   private readonly vars: tf.Variable[];
+  /** Every trainable variable (the SEG warm-up trains all parts in every mode). */
+  private readonly allVars: tf.Variable[] = [];
   private readonly nameOf = new Map<string, string>();
   private heldout: Sample[] | null = null;
 
@@ -82,6 +84,7 @@ export class CoprsTrainer {
     for (const g of this.optimizer.groups) {
       for (const [name, v] of g.vars) {
         this.nameOf.set(v.name, name);
+        this.allVars.push(v);
         if (parts.has(g.name)) this.vars.push(v);
       }
     }
@@ -100,17 +103,19 @@ export class CoprsTrainer {
     const t0 = Date.now();
     const cfg = this.config;
     const lr = cfg.optim.lr * lrFactor(this.schedule, this.step);
-    const samples = this.stream.take(this.prompts);
-    const batch = collectRollouts(this.model, this.ref, samples, cfg, this.rng);
+    const warm = this.step < cfg.warmup.steps;
+    const samples = this.stream.take(warm ? cfg.batchSize : this.prompts);
+    const batch = warm ? teacherForcedBatch(this.model, samples) : collectRollouts(this.model, this.ref, samples, cfg, this.rng);
+    const stepCfg: CoprsTrainConfig = warm ? { ...cfg, mode: 'seg' } : cfg;
     const state: BatchState = {};
     let parts: ObjectiveParts | undefined;
     let gradNorm = 0;
     let refused: string | null = null;
     const tu = Date.now();
     try {
-      for (let u = 0; u < cfg.grpo.mu && !refused; u++) {
+      for (let u = 0; u < (warm ? 1 : cfg.grpo.mu) && !refused; u++) {
         const out: { value?: ObjectiveParts } = {};
-        const { value, grads } = tf.variableGrads(stageThreeObjective(this.model, batch, cfg, this.step, state, out), this.vars);
+        const { value, grads } = tf.variableGrads(stageThreeObjective(this.model, batch, stepCfg, this.step, state, out), warm ? this.allVars : this.vars);
         try {
           parts = out.value!;
           if (!Number.isFinite(parts.loss)) {
@@ -150,7 +155,8 @@ export class CoprsTrainer {
     const rewards = state.rewards!;
     const stats = state.stats!;
     const record = stepRecord(stepNo, lr, gradNorm, p, rewards, stats, batch.generation, { ms, generateMs: batch.generateMs, refMs: batch.refMs, updateMs });
-    const G = cfg.grpo.G;
+    const G = batch.G;
+    if (warm) record.warmup = true;
     const completions: CompletionRow[] = batch.generation.ids.map((_, i) => {
       const row: CompletionRow = {
         step: stepNo, id: samples[Math.floor(i / G)].id, group: Math.floor(i / G), rollout: i % G, query: samples[Math.floor(i / G)].query,

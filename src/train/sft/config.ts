@@ -33,6 +33,11 @@ export interface SftConfig {
    * in Node, so 2 uses both cores of a 2-core machine). 1 on GPU backends.
    */
   workers: number;
+  /**
+   * Weight of the auxiliary perception loss (perception.ts: each vision token's object colour,
+   * shape and size from the scene graph); 0 = off, the plain chain-of-thought cross-entropy.
+   */
+  auxPerception: number;
   optim: {
     /** Peak learning rate. */
     lr: number;
@@ -67,15 +72,15 @@ const OPTIM = { lr: 2e-3, warmup: 100, minLrFactor: 0.05, weightDecay: 0.01, bet
 
 export const SFT_PRESETS: Record<PresetName, SftConfig> = {
   tiny: {
-    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1,
+    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3,
     optim: { ...OPTIM, warmup: 2 }, heldout: { seed: 7777, samples: 2, every: 0, maxTokens: 24 }, checkpointEvery: 2, logEvery: 1,
   },
   small: {
-    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 1200, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2,
-    optim: { ...OPTIM, lr: 3e-3, warmup: 50 }, heldout: { seed: 7777, samples: 16, every: 200, maxTokens: 320 }, checkpointEvery: 50, logEvery: 10,
+    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3,
+    optim: { ...OPTIM, lr: 3e-3, warmup: 50 }, heldout: { seed: 7777, samples: 16, every: 250, maxTokens: 320 }, checkpointEvery: 50, logEvery: 10,
   },
   base: {
-    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1,
+    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3,
     optim: { ...OPTIM, lr: 1e-3, warmup: 300 }, heldout: { seed: 7777, samples: 64, every: 500, maxTokens: 400 }, checkpointEvery: 250, logEvery: 20,
   },
 };
@@ -99,6 +104,7 @@ export function validateSftConfig(c: SftConfig): void {
   posInt('logEvery', c.logEvery);
   if (c.workers !== 1 && c.workers !== 2) throw new Error(`sft.workers: expected 1 or 2 (threads sharing each batch), got ${c.workers}`);
   if (!(c.reasonFraction >= 0 && c.reasonFraction <= 1)) throw new Error(`sft.reasonFraction: expected a share in [0, 1], got ${c.reasonFraction}`);
+  if (!(c.auxPerception >= 0)) throw new Error(`sft.auxPerception: expected a weight ≥ 0 (0 = off), got ${c.auxPerception}`);
   if (!(c.optim.lr > 0)) throw new Error(`sft.optim.lr: expected > 0, got ${c.optim.lr}`);
   if (!Number.isInteger(c.optim.warmup) || c.optim.warmup < 0) throw new Error(`sft.optim.warmup: expected an integer ≥ 0, got ${c.optim.warmup}`);
   if (!(c.optim.minLrFactor >= 0 && c.optim.minLrFactor <= 1)) throw new Error(`sft.optim.minLrFactor: expected a fraction in [0, 1], got ${c.optim.minLrFactor}`);

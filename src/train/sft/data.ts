@@ -14,6 +14,7 @@ import { trainStream, type ShapeWorldStream, type StreamState } from '../../data
 import { Rng, deriveSeed } from '../../util/rng';
 import { encodePrompt, encodeResponse } from '../../models/policy/prompt';
 import type { Tokenizer } from '../../models/policy/tokenizer';
+import { tokenLabels } from './perception';
 
 export interface SftBatch {
   samples: Sample[];
@@ -23,6 +24,8 @@ export interface SftBatch {
   responseTokens: number;
   /** Prompt + response tokens. */
   tokens: number;
+  /** Per sample, its vision tokens' [colour, shape, size] classes (perception.ts); null where a sample has no scene graph. */
+  tokenLabels: (Int32Array | null)[];
 }
 
 export interface SftDataState {
@@ -51,7 +54,15 @@ export function encodeSample(tok: Tokenizer, s: Sample, imageTokens: number): { 
 export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number): SftBatch {
   const enc = samples.map((s) => encodeSample(tok, s, imageTokens));
   const responseTokens = enc.reduce((n, e) => n + e.response.length, 0);
-  return { samples, prompts: enc.map((e) => e.prompt), responses: enc.map((e) => e.response), responseTokens, tokens: responseTokens + enc.reduce((n, e) => n + e.prompt.length, 0) };
+  const grid = Math.round(Math.sqrt(imageTokens));
+  return {
+    samples,
+    prompts: enc.map((e) => e.prompt),
+    responses: enc.map((e) => e.response),
+    responseTokens,
+    tokens: responseTokens + enc.reduce((n, e) => n + e.prompt.length, 0),
+    tokenLabels: samples.map((s) => tokenLabels(s, grid)),
+  };
 }
 
 export class SftData {

@@ -5,3 +5,7 @@ export { SftData, encodeSample, makeBatch } from './data';
 export type { SftBatch, SftDataOptions, SftDataState } from './data';
 export { HELDOUT_METRIC, SftTrainer, encoderFromFlag, sftLoss, trainSft } from './trainer';
 export type { SftHeldoutReport, SftStepReport, TrainSftOptions, TrainSftResult } from './trainer';
+export { PERCEPTION_CLASSES, PERCEPTION_OUTPUTS, PerceptionHead, tokenLabels } from './perception';
+export { halfBatchGrads, joinLabels } from './grad-worker';
+export type { AuxHalf } from './grad-worker';
+export { GradWorker } from './parallel';

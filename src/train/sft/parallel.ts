@@ -21,7 +21,7 @@ export class GradWorker {
   private constructor() {
     const file = path.join(__dirname, 'grad-worker.ts');
     // tsx compiles the worker's TypeScript as it does the main thread's (bin/coprs.js, node --import tsx).
-    this.worker = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(file)});`, { eval: true });
+    this.worker = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(file)});`, { eval: true, workerData: { coprsSftWorker: true } });
     this.worker.on('message', (m: Reply) => {
       const p = this.pending;
       this.pending = null;
@@ -39,9 +39,9 @@ export class GradWorker {
   }
 
   /** Start a worker holding a policy of `config` and the encoder of `source`. */
-  static async start(config: PolicyConfig, tokenizer: TokenizerJSON, source: EncoderSource, backend: string): Promise<GradWorker> {
+  static async start(config: PolicyConfig, tokenizer: TokenizerJSON, source: EncoderSource, backend: string, auxPerception = 0): Promise<GradWorker> {
     const w = new GradWorker();
-    const init: WorkerInit = { type: 'init', config, tokenizer, source, backend };
+    const init: WorkerInit = { type: 'init', config, tokenizer, source, backend, auxPerception };
     const r = await w.request(init);
     if (r.type !== 'ready') throw new Error(`sft worker: unexpected reply ${r.type} to init`);
     return w;
@@ -58,8 +58,8 @@ export class GradWorker {
   }
 
   /** Gradients of the worker's half (see `halfBatchGrads`); `weights` are transferred. */
-  async step(names: string[], weights: Float32Array[], half: { prompts: number[][]; responses: number[][]; images: RGBImage[] }, total: number): Promise<WorkerGrads> {
-    const msg: WorkerStep = { type: 'step', names, weights, prompts: half.prompts, responses: half.responses, images: half.images, total };
+  async step(names: string[], weights: Float32Array[], half: { prompts: number[][]; responses: number[][]; images: RGBImage[]; labels: Int32Array | null }, total: number, auxTotal: number): Promise<WorkerGrads> {
+    const msg: WorkerStep = { type: 'step', names, weights, prompts: half.prompts, responses: half.responses, images: half.images, total, labels: half.labels, auxTotal };
     const r = await this.request(msg, weights.map((w) => w.buffer as ArrayBuffer));
     if (r.type !== 'grads') throw new Error(`sft worker: unexpected reply ${r.type} to step`);
     return r;

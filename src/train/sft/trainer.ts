@@ -5,9 +5,12 @@
  *
  * Teacher-forced cross-entropy on `<think>${cot}</think> <REF_POS><eos>` given the image tokens,
  * the instruction and the query; the loss is the mean over RESPONSE tokens only (prompt and
- * padding are masked out). The mini-SAM encoder is frozen: each image is embedded once, outside
- * the gradient. AdamW (decay on weight matrices only) with linear warmup + cosine decay and a global
- * grad-norm clip.
+ * padding are masked out), plus `auxPerception` × the auxiliary perception loss (perception.ts:
+ * each vision token's object colour/shape/size, read by a linear head from the last hidden state at
+ * the image positions; 0 = off). The mini-SAM encoder is frozen: each image is embedded once,
+ * outside the gradient. AdamW (decay on weight matrices only) with linear warmup + cosine decay and
+ * a global grad-norm clip. With `workers: 2` each batch is split over two threads (grad-worker.ts),
+ * using both cores of a 2-core CPU.
  *
  * `SftTrainer` holds the state (model, AdamW moments, step, data-stream state, best held-out
  * metric) and does one step at a time; `trainSft` is the loop: OUT/log.jsonl, periodic held-out
@@ -34,14 +37,18 @@ import { evaluatePolicy } from '../../models/policy/eval';
 import { loadEncoder, samSource, savePolicy, writeModelCheckpoint, type EncoderSource, type PolicyCheckpointConfig } from '../../models/policy/checkpoint';
 import { resolveSftConfig, type SftConfig } from './config';
 import { SftData, makeBatch, type SftBatch, type SftDataState } from './data';
-import { halfBatchGrads } from './grad-worker';
+import { halfBatchGrads, joinLabels } from './grad-worker';
+import { PerceptionHead } from './perception';
 import { GradWorker } from './parallel';
 
 export const HELDOUT_METRIC = 'heldout.targetAccuracy';
 
 export interface SftStepReport {
   step: number;
+  /** Mean cross-entropy over the batch's response tokens. */
   loss: number;
+  /** Mean auxiliary perception cross-entropy over its vision tokens (0 when off). */
+  auxLoss: number;
   lr: number;
   gradNorm: number;
   /** Wall time of the step (data + embedding + forward + backward + update), ms. */
@@ -69,9 +76,9 @@ export interface SftHeldoutReport {
   ms: number;
 }
 
-/** Weight matrices decay; norms, embeddings and position tables do not. */
-function paramGroups(model: PolicyModel, cfg: SftConfig): ParamGroup[] {
-  const trainable = model.params.entries().filter(([, v]) => v.trainable);
+/** Weight matrices decay; norms, embeddings and position tables do not. The auxiliary head trains with the policy. */
+function paramGroups(model: PolicyModel, cfg: SftConfig, aux: PerceptionHead | null): ParamGroup[] {
+  const trainable = [...model.params.entries(), ...(aux ? aux.params.entries() : [])].filter(([, v]) => v.trainable);
   const decays = ([name, v]: [string, tf.Variable]): boolean => name.endsWith('.w') && v.rank === 2;
   return [
     { name: 'decay', vars: trainable.filter(decays), weightDecay: cfg.optim.weightDecay },
@@ -90,6 +97,8 @@ export function sftLoss(model: PolicyModel, batch: SftBatch, embedding: tf.Tenso
 
 export class SftTrainer {
   readonly model: PolicyModel;
+  /** The auxiliary perception head (null with `auxPerception` 0). */
+  readonly aux: PerceptionHead | null;
   readonly optimizer: AdamW;
   readonly data: SftData;
   readonly schedule: Schedule;
@@ -110,7 +119,8 @@ export class SftTrainer {
       throw new Error(`sft: the policy expects ${this.model.encoder.gridSize}×${this.model.encoder.gridSize}×${this.model.encoder.embedDim} image embeddings, the encoder gives ${encoder.gridSize}×${encoder.gridSize}×${encoder.embedDim}`);
     }
     const o = config.optim;
-    this.optimizer = new AdamW(paramGroups(this.model, config), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
+    this.aux = config.auxPerception > 0 ? new PerceptionHead(config.model.dim, deriveSeed(config.seed, 'aux-perception')) : null;
+    this.optimizer = new AdamW(paramGroups(this.model, config, this.aux), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
     this.varNames = this.optimizer.groups.flatMap((g) => g.vars.map(([n]) => n));
     this.data = new SftData(this.model.tokenizer, {
       seed: config.seed, dataSeed: config.dataSeed, batchSize: config.batchSize, reasonFraction: config.reasonFraction, bucketBatches: config.bucketBatches, imageTokens: this.model.imageTokens,
@@ -124,7 +134,7 @@ export class SftTrainer {
     if (this.config.workers < 2 || this.worker) return;
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') return; // one device: data parallelism over threads would not help
-    this.worker = await GradWorker.start(this.model.config, this.model.tokenizer.toJSON(), this.source, backend);
+    this.worker = await GradWorker.start(this.model.config, this.model.tokenizer.toJSON(), this.source, backend, this.config.auxPerception);
   }
 
   /** One optimizer step on the next batch (split over the worker thread when one is running). */
@@ -138,20 +148,30 @@ export class SftTrainer {
     const split = this.worker && batch.samples.length > 1;
     const mine = batch.samples.map((_, i) => i).filter((i) => !split || i % 2 === 0);
     const theirs = split ? batch.samples.map((_, i) => i).filter((i) => i % 2 === 1) : [];
-    const pick = (idx: number[]) => ({ prompts: idx.map((i) => batch.prompts[i]), responses: idx.map((i) => batch.responses[i]), images: idx.map((i) => batch.samples[i].image) });
+    const withAux = this.aux != null && batch.tokenLabels.every((l) => l != null);
+    const auxTotal = batch.samples.length * this.model.imageTokens;
+    const pick = (idx: number[]) => ({
+      prompts: idx.map((i) => batch.prompts[i]),
+      responses: idx.map((i) => batch.responses[i]),
+      images: idx.map((i) => batch.samples[i].image),
+      labels: withAux ? joinLabels(idx.map((i) => batch.tokenLabels[i])) : null,
+    });
     const remote = split
-      ? this.worker!.step(this.varNames, this.varNames.map((n) => this.model.params.get(n).dataSync() as Float32Array), pick(theirs), total)
+      ? this.worker!.step(this.varNames, this.varNames.map((n) => this.param(n).dataSync() as Float32Array), pick(theirs), total, auxTotal)
       : null;
     const a = pick(mine);
-    const local = halfBatchGrads(this.model, this.encoder, a.prompts, a.responses, a.images, total, this.varNames.map((n) => [n, this.model.params.get(n)]));
+    const aux = withAux ? { head: this.aux!, labels: a.labels!, weight: this.config.auxPerception, totalTokens: auxTotal } : null;
+    const local = halfBatchGrads(this.model, this.encoder, a.prompts, a.responses, a.images, total, this.varNames.map((n) => [n, this.param(n)]), aux);
     let grads = local.grads;
     let lossSum = local.lossSum;
+    let auxSum = local.auxSum;
     let remoteMs = 0;
     try {
       if (remote) {
         const r = await remote;
         remoteMs = r.ms;
         lossSum += r.lossSum;
+        auxSum += r.auxSum;
         const summed: Record<string, tf.Tensor> = {};
         this.varNames.forEach((n, i) => {
           summed[n] = tf.tidy(() => local.grads[n].add(tf.tensor(r.grads[i], local.grads[n].shape)));
@@ -164,10 +184,18 @@ export class SftTrainer {
       const ms = Date.now() - t0;
       this.elapsedMs += ms;
       const L = Math.max(...batch.prompts.map((p, i) => p.length + batch.responses[i].length));
-      return { step: this.step, loss: lossSum / total, lr, gradNorm, ms, dataMs, workerMs: remoteMs, sequences: batch.samples.length, tokens: batch.tokens, paddedTokens: L * batch.samples.length, responseTokens: total };
+      return {
+        step: this.step, loss: lossSum / total, auxLoss: withAux ? auxSum / auxTotal : 0, lr, gradNorm, ms, dataMs, workerMs: remoteMs,
+        sequences: batch.samples.length, tokens: batch.tokens, paddedTokens: L * batch.samples.length, responseTokens: total,
+      };
     } finally {
       tf.dispose(Object.values(grads));
     }
+  }
+
+  /** A trainable parameter of the policy or of the auxiliary head, by name. */
+  private param(name: string): tf.Variable {
+    return this.model.params.has(name) ? this.model.params.get(name) : this.aux!.params.get(name);
   }
 
   /** The held-out samples: `heldout.samples` of each training stream at the held-out seed (training scenes). */
@@ -219,7 +247,8 @@ export class SftTrainer {
   async saveLatest(dir: string): Promise<CheckpointMeta> {
     const o = this.saveOptions();
     const opt = this.optimizer.stateTensors();
-    return savePolicy(dir, this.model, this.source, { ...o, extra: { ...o.extra, optimizerStep: opt.step }, extraTensors: opt.tensors });
+    const aux = this.aux ? this.aux.params.entries() : [];
+    return savePolicy(dir, this.model, this.source, { ...o, extra: { ...o.extra, optimizerStep: opt.step }, extraTensors: [...aux, ...opt.tensors] });
   }
 
   /** The model checkpoint files (weights only) into a run folder. */
@@ -255,6 +284,7 @@ export class SftTrainer {
       const trainer = new SftTrainer(config, encoder, saved.encoder, model);
       try {
         assignParams(model.params, tensors);
+        if (trainer.aux) assignParams(trainer.aux.params, tensors);
         trainer.optimizer.loadState(meta.extra.optimizerStep as number, tensors);
         trainer.rng.setState(meta.rng.sft as RngState);
         trainer.data.setState(meta.extra.data as SftDataState);
@@ -279,6 +309,7 @@ export class SftTrainer {
     this.worker = null;
     this.optimizer.dispose();
     this.model.dispose();
+    this.aux?.dispose();
   }
 }
 
@@ -342,7 +373,7 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
     } else {
       jsonl.write({ event: 'resume', step: trainer.step, steps: cfg.steps });
     }
-    const acc = { loss: 0, gradNorm: 0, ms: 0, dataMs: 0, tokens: 0, padded: 0, n: 0 };
+    const acc = { loss: 0, auxLoss: 0, gradNorm: 0, ms: 0, dataMs: 0, tokens: 0, padded: 0, n: 0 };
     const runHeldout = async () => {
       const r = await trainer.evaluateHeldout();
       heldout = r;
@@ -357,6 +388,7 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
       runSteps += 1;
       lastLoss = r.loss;
       acc.loss += r.loss;
+      acc.auxLoss += r.auxLoss;
       acc.gradNorm += r.gradNorm;
       acc.ms += r.ms;
       acc.dataMs += r.dataMs;
@@ -366,12 +398,12 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
       opts.onStep?.(r);
       if (r.step % cfg.logEvery === 0 || r.step === cfg.steps) {
         const rec = {
-          event: 'train', step: r.step, loss: acc.loss / acc.n, lr: r.lr, gradNorm: acc.gradNorm / acc.n, msPerStep: acc.ms / acc.n, dataMsPerStep: acc.dataMs / acc.n,
+          event: 'train', step: r.step, loss: acc.loss / acc.n, auxLoss: acc.auxLoss / acc.n, lr: r.lr, gradNorm: acc.gradNorm / acc.n, msPerStep: acc.ms / acc.n, dataMsPerStep: acc.dataMs / acc.n,
           tokensPerSec: (acc.tokens / acc.ms) * 1000, padding: 1 - acc.tokens / acc.padded, samples: r.step * cfg.batchSize, elapsedSec: trainer.elapsedMs / 1000,
         };
         jsonl.write(rec);
-        log?.(`[sft] step ${r.step}/${cfg.steps} loss ${rec.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${rec.gradNorm.toFixed(2)} ${rec.msPerStep.toFixed(0)} ms/step (${rec.dataMsPerStep.toFixed(0)} data)`);
-        Object.assign(acc, { loss: 0, gradNorm: 0, ms: 0, dataMs: 0, tokens: 0, padded: 0, n: 0 });
+        log?.(`[sft] step ${r.step}/${cfg.steps} loss ${rec.loss.toFixed(4)}${trainer.aux ? ` aux ${rec.auxLoss.toFixed(3)}` : ''} lr ${r.lr.toExponential(2)} |g| ${rec.gradNorm.toFixed(2)} ${rec.msPerStep.toFixed(0)} ms/step (${rec.dataMsPerStep.toFixed(0)} data)`);
+        Object.assign(acc, { loss: 0, auxLoss: 0, gradNorm: 0, ms: 0, dataMs: 0, tokens: 0, padded: 0, n: 0 });
       }
       if (cfg.heldout.samples > 0 && cfg.heldout.every > 0 && r.step % cfg.heldout.every === 0 && r.step < cfg.steps) await runHeldout();
       if (r.step % cfg.checkpointEvery === 0 || r.step === cfg.steps) await trainer.saveLatest(latest);
