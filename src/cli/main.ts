@@ -69,7 +69,12 @@ const COMMANDS: Record<string, Command> = {
   },
   start: {
     summary: 'the main job on the embedded default (what `npm start` runs)',
-    flags: { json, backend },
+    flags: {
+      json, backend,
+      'skip-train': { type: 'boolean', help: 'stop after the data check and the tour figures (no stage 3)' },
+      steps: { type: 'number', help: 'stage-3 steps (default: the small preset\'s)' },
+      mode: { type: 'string', help: 'stage-3 mode: combined (default) | rl | seg' },
+    },
     run: (f) => require('./commands/start').startCommand(f),
   },
 };

@@ -56,6 +56,8 @@ export interface SaveOptions {
 export interface PlotlyOptions extends SaveOptions {
   width?: number;
   height?: number;
+  /** Show the figure in the notebook (default true; false: only save it). */
+  inline?: boolean;
 }
 
 export const display = {
@@ -80,6 +82,15 @@ export const display = {
     else console.log(`${caption ? `${caption}\n` : ''}${tableText(t)}`);
   },
 
+  /** Show a Plotly figure in a div with a fixed `id` (for later `Plotly.extendTraces` scripts); nothing outside a notebook. */
+  plotlyWithId(fig: PlotlyFigure, id: string, size: { width?: number; height?: number } = {}): boolean {
+    const d = tslabDisplay();
+    if (!d) return false;
+    d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, id, ...size }));
+    plotlyLoaded = true;
+    return true;
+  },
+
   markdown(s: string): void {
     const d = tslabDisplay();
     if (d) d.markdown(s);
@@ -93,7 +104,7 @@ export const display = {
    * is printed. The written path is recorded in `savedFigures`.
    */
   async plotly(fig: PlotlyFigure, opts: PlotlyOptions = {}): Promise<void> {
-    const d = tslabDisplay();
+    const d = opts.inline === false ? null : tslabDisplay();
     if (d) {
       d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, width: opts.width, height: opts.height }));
       plotlyLoaded = true;

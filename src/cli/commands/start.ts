@@ -1,8 +1,9 @@
 /**
- * `npm start` (= `coprs start`): the main job on the embedded default. At this stage of the kit:
- * the backend report, the data check (verify data/shapeworld against its manifest, rebuilding it
- * if it is missing or damaged), and the tour figures in figures/. The CoPRS stages replace it with
- * training and evaluation.
+ * `npm start` (= `coprs start`): the main job on the embedded default — the backend report, the
+ * data check (verify data/shapeworld against its manifest, rebuilding it if it is missing or
+ * damaged), the tour figures, then CoPRS stage 3 (`small`) from the shipped stage-1/2 checkpoints,
+ * its evaluation on refshapes testA/testB and reasonshapes test, and the results table and heatmap
+ * figures in figures/ (main-job.ts). `--skip-train` stops after the tour.
  */
 import * as path from 'path';
 import { selectBackend } from '../../backend/select';
@@ -14,18 +15,19 @@ import { presetFromEnv } from '../../config/preset';
 import { PACKAGE_ROOT } from '../../util/paths';
 import { rebuildShapeWorld } from '../../data/shapeworld/index';
 import type { Flags } from '../args';
+import { runMainJob } from './main-job';
 
 export async function startCommand(flags: Flags): Promise<Record<string, unknown>> {
   const preset = presetFromEnv();
   const say = (s: string) => console.error(s);
   say(`CoPRS Lab — preset ${preset.name}`);
 
-  say('\n[1/3] backend');
+  say('\n[1/5] backend');
   const backend = await selectBackend({ backend: flags.backend as string | undefined, log: (l) => say(l) });
   const kernels = await trainingKernelReport(backend.name);
   say(`training kernels on ${backend.name}: ${kernels.complete ? `complete (${kernels.required})` : `MISSING ${kernels.missing.join(', ')}`}`);
 
-  say('\n[2/3] data: ShapeWorld-RS frozen splits against data/shapeworld/manifest.json');
+  say('\n[2/5] data: ShapeWorld-RS frozen splits against data/shapeworld/manifest.json');
   let verify = await verifyShapeWorld(DEFAULT_DATA_DIR);
   let rebuilt = false;
   if (!verify.ok) {
@@ -39,7 +41,7 @@ export async function startCommand(flags: Flags): Promise<Record<string, unknown
   const stats = await shapeWorldStats(DEFAULT_DATA_DIR);
   display.table(splitStatsRows(stats), 'ShapeWorld-RS splits');
 
-  say('\n[3/3] tour figures');
+  say('\n[3/5] tour figures');
   const n = preset.tourSamples;
   const per = Math.max(1, Math.floor(n / 4));
   const ref = [
@@ -57,8 +59,18 @@ export async function startCommand(flags: Flags): Promise<Record<string, unknown
 
   const example = reason.find((s) => s.subset === 'long') ?? reason[0];
   say(`\nexample (${example.id}, ${example.subset}):\n  query: ${example.query}\n  response: <think>${example.cot?.text}</think> <REF_POS>`);
+  let main: Awaited<ReturnType<typeof runMainJob>> | null = null;
+  if (!flags['skip-train']) {
+    say('\n[4/5] CoPRS stage 3 from the shipped checkpoints');
+    main = await runMainJob({ preset: preset.name, say, steps: flags.steps as number | undefined, mode: flags.mode as string | undefined });
+    say('\n[5/5] results');
+    display.table(main.rows, 'CoPRS (stage 3, greedy) on the frozen test splits');
+    for (const f of main.figures) say(`wrote ${path.relative(PACKAGE_ROOT, f)}`);
+    say(`results table and heatmap figures are in ${path.relative(PACKAGE_ROOT, path.dirname(main.figures[0])) || '.'}/ (results-*.md, coprs-heatmaps-*.png)`);
+  }
   return {
     ok: true,
+    results: main ? { rows: main.rows, run: path.relative(PACKAGE_ROOT, main.out), train: main.train } : null,
     preset: preset.name,
     backend: backend.name,
     reason: backend.reason,

@@ -12,3 +12,4 @@ export * from './checkpoint';
 export * from './eval';
 export * from './infer';
 export * from './reference';
+export * from './predict';

@@ -9,13 +9,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import type { BinaryMask } from '../../data/sample';
 import { loadImage, saveImagePng, saveMaskPng } from '../../io/image';
-import { postprocessLogits } from '../../io/postprocess';
 import { heatmapImage, overlayMask, PALETTE } from '../../notebook/overlay';
 import { checkFormat } from '../../rewards/format';
 import { loadCoprs } from './checkpoint';
+import { predict } from './predict';
 import type { CoprsModel } from './model';
 
 export interface InferResult {
@@ -42,19 +41,11 @@ export async function inferCoprs(ckpt: string | CoprsModel, imageFile: string, q
   let maskBits: Uint8Array;
   let priorPixels = 0;
   try {
-    const r = model.run([image], [query], { maxTokens: opts.maxTokens });
-    response = r.generation.text[0];
-    found = r.refPosFound[0];
-    const n = model.maskSize;
-    const [p, m] = tf.tidy(() => {
-      const prior = postprocessLogits(r.prior.reshape([n, n]) as tf.Tensor2D, r.infos[0]); // H x W logits
-      const mask = postprocessLogits(r.masks.reshape([n, n]) as tf.Tensor2D, r.infos[0]); // H x W logits
-      return [prior.sigmoid(), mask.greaterEqual(0).toInt()];
-    });
-    tf.dispose([r.prior, r.masks]);
-    priorProb = p.dataSync() as Float32Array;
-    maskBits = Uint8Array.from(m.dataSync());
-    tf.dispose([p, m]);
+    const [p] = predict(model, [image], [query], { maxTokens: opts.maxTokens });
+    response = p.response;
+    found = p.refPosFound;
+    priorProb = p.priorProb;
+    maskBits = p.mask.data;
     for (const v of priorProb) if (v >= 0.5) priorPixels++;
   } finally {
     owned?.dispose();
