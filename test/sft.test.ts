@@ -197,3 +197,32 @@ test('perception labels: each vision token gets the colour, shape and size of th
   });
   head.dispose();
 });
+
+test('re-spreading collapsed word embeddings: a collapsed group gets its deviations scaled up to the mean\'s norm, the group mean stays, other groups are left alone', async () => {
+  const { respreadEmbeddings, respreadGroups } = await import('../src/train/sft/respread');
+  const model = new PolicyModel(resolveSftConfig('tiny').model, Tokenizer.default(), encoder, 3);
+  try {
+    const tok = model.tokenizer;
+    const shapeIds = respreadGroups().shapes.map((w) => tok.encode(w)[0]);
+    const E = model.params.get('embed.table');
+    const d = E.shape[1]!;
+    // collapse the shape nouns: a shared direction of norm 1 plus small distinct parts
+    tf.tidy(() => {
+      const shared = tf.ones([1, d]).div(Math.sqrt(d));
+      const rows = shared.add(tf.randomNormal([shapeIds.length, d], 0, 0.02, 'float32', 5));
+      E.assign(tf.tensorScatterUpdate(E, tf.tensor2d(shapeIds, [shapeIds.length, 1], 'int32'), rows));
+    });
+    const colorsBefore = tf.tidy(() => tf.gather(E, respreadGroups().colors.map((w) => tok.encode(w)[0])).arraySync());
+    const meanBefore = tf.tidy(() => tf.gather(E, shapeIds).mean(0).arraySync() as number[]);
+    const rep = respreadEmbeddings(model, 0.75);
+    const shapes = rep.find((r) => r.table === 'embed.table' && r.group === 'shapes')!;
+    assert.ok(shapes.applied && shapes.before > 0.95, `collapsed before: ${shapes.before}`);
+    assert.ok(shapes.after < 0.6, `spread after: ${shapes.after}`);
+    const meanAfter = tf.tidy(() => tf.gather(E, shapeIds).mean(0).arraySync() as number[]);
+    meanAfter.forEach((v, i) => assert.ok(Math.abs(v - meanBefore[i]) < 1e-5));
+    assert.equal(rep.find((r) => r.table === 'embed.table' && r.group === 'colors')!.applied, false);
+    assert.deepEqual(tf.tidy(() => tf.gather(E, respreadGroups().colors.map((w) => tok.encode(w)[0])).arraySync()), colorsBefore);
+  } finally {
+    model.dispose();
+  }
+});

@@ -38,6 +38,11 @@ export interface SftConfig {
    * shape and size from the scene graph); 0 = off, the plain chain-of-thought cross-entropy.
    */
   auxPerception: number;
+  /**
+   * Re-spread collapsed word embeddings (respread.ts) at the start of these steps (0-based step
+   * counts), for groups whose mean pairwise cosine similarity exceeds `threshold`. [] = never.
+   */
+  respread: { steps: number[]; threshold: number };
   optim: {
     /** Peak learning rate. */
     lr: number;
@@ -72,15 +77,15 @@ const OPTIM = { lr: 2e-3, warmup: 100, minLrFactor: 0.05, weightDecay: 0.01, bet
 
 export const SFT_PRESETS: Record<PresetName, SftConfig> = {
   tiny: {
-    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3,
+    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3, respread: { steps: [2], threshold: 0.75 },
     optim: { ...OPTIM, warmup: 2 }, heldout: { seed: 7777, samples: 2, every: 0, maxTokens: 24 }, checkpointEvery: 2, logEvery: 1,
   },
   small: {
-    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3,
+    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3, respread: { steps: [550], threshold: 0.75 },
     optim: { ...OPTIM, lr: 3e-3, warmup: 50 }, heldout: { seed: 7777, samples: 16, every: 250, maxTokens: 320 }, checkpointEvery: 50, logEvery: 10,
   },
   base: {
-    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3,
+    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3, respread: { steps: [1500], threshold: 0.75 },
     optim: { ...OPTIM, lr: 1e-3, warmup: 300 }, heldout: { seed: 7777, samples: 64, every: 500, maxTokens: 400 }, checkpointEvery: 250, logEvery: 20,
   },
 };
@@ -104,6 +109,8 @@ export function validateSftConfig(c: SftConfig): void {
   posInt('logEvery', c.logEvery);
   if (c.workers !== 1 && c.workers !== 2) throw new Error(`sft.workers: expected 1 or 2 (threads sharing each batch), got ${c.workers}`);
   if (!(c.reasonFraction >= 0 && c.reasonFraction <= 1)) throw new Error(`sft.reasonFraction: expected a share in [0, 1], got ${c.reasonFraction}`);
+  if (!Array.isArray(c.respread.steps) || c.respread.steps.some((x) => !Number.isInteger(x) || x < 0)) throw new Error(`sft.respread.steps: expected a list of step numbers ≥ 0, got ${JSON.stringify(c.respread.steps)}`);
+  if (!(c.respread.threshold > 0 && c.respread.threshold < 1)) throw new Error(`sft.respread.threshold: expected a cosine similarity in (0, 1), got ${c.respread.threshold}`);
   if (!(c.auxPerception >= 0)) throw new Error(`sft.auxPerception: expected a weight ≥ 0 (0 = off), got ${c.auxPerception}`);
   if (!(c.optim.lr > 0)) throw new Error(`sft.optim.lr: expected > 0, got ${c.optim.lr}`);
   if (!Number.isInteger(c.optim.warmup) || c.optim.warmup < 0) throw new Error(`sft.optim.warmup: expected an integer ≥ 0, got ${c.optim.warmup}`);

@@ -40,6 +40,7 @@ import { SftData, makeBatch, type SftBatch, type SftDataState } from './data';
 import { halfBatchGrads, joinLabels } from './grad-worker';
 import { PerceptionHead } from './perception';
 import { GradWorker } from './parallel';
+import { respreadEmbeddings } from './respread';
 
 export const HELDOUT_METRIC = 'heldout.targetAccuracy';
 
@@ -383,6 +384,11 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
       opts.onHeldout?.(r);
     };
     while (trainer.step < cfg.steps) {
+      if (cfg.respread.steps.includes(trainer.step)) {
+        const rep = respreadEmbeddings(trainer.model, cfg.respread.threshold);
+        jsonl.write({ event: 'respread', step: trainer.step, groups: rep });
+        for (const g of rep.filter((x) => x.applied)) log?.(`[sft] step ${trainer.step}: re-spread ${g.group} in ${g.table} (mean cosine ${g.before.toFixed(3)} -> ${g.after.toFixed(3)})`);
+      }
       const r = await trainer.trainStep();
       runMs += r.ms;
       runSteps += 1;
