@@ -4,6 +4,18 @@
  * values, concatenated). Written into a temporary sibling folder and renamed into place, so a reader
  * never sees a half-written checkpoint and a crash leaves the previous one intact. Loading checks the
  * kind and size asked for, the file sizes and the sha256, and says what is wrong.
+ *
+ * Replacing an existing folder takes two renames (DIR → DIR.old-*, DIR.tmp-* → DIR: Linux cannot
+ * rename a folder over a non-empty one). A process killed between them leaves no DIR but a complete
+ * DIR.tmp-* (and DIR.old-*); `recoverCheckpoint` (called by every reader when DIR/checkpoint.json is
+ * missing) renames the newest complete, sha256-verified sibling back into place. The next successful
+ * save removes the stale siblings a kill left behind.
+ *
+ * Test hook (documented in docs/promises.md): COPRS_TEST_CHECKPOINT_PAUSE=<phase>@<step> makes the
+ * writer print `[checkpoint] test pause: <phase> step <n> <dir>` to stderr and sleep 60 s at that
+ * phase of the save of that step, so a test can SIGKILL the process there. Phases: `weights`
+ * (weights.bin written in the temporary folder, checkpoint.json not yet) and `swap` (the previous
+ * folder moved aside, the new one not yet renamed into place). Unset, it costs one env lookup.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -90,17 +102,121 @@ export async function saveCheckpoint(dir: string, input: SaveInput): Promise<Che
   fs.mkdirSync(tmp, { recursive: true });
   try {
     writeSynced(path.join(tmp, 'weights.bin'), weights);
+    testPause('weights', input.step, target);
     writeSynced(path.join(tmp, 'checkpoint.json'), Buffer.from(`${JSON.stringify(meta, null, 1)}\n`));
     const old = `${target}.old-${process.pid}-${Date.now()}`;
     const had = fs.existsSync(target);
     if (had) fs.renameSync(target, old);
+    if (had) testPause('swap', input.step, target);
     fs.renameSync(tmp, target);
     if (had) fs.rmSync(old, { recursive: true, force: true });
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  removeStaleSiblings(target);
   return meta;
+}
+
+/** The COPRS_TEST_CHECKPOINT_PAUSE hook (see the module comment). */
+function testPause(phase: 'weights' | 'swap', step: number, dir: string): void {
+  const spec = process.env.COPRS_TEST_CHECKPOINT_PAUSE;
+  if (!spec || spec !== `${phase}@${step}`) return;
+  process.stderr.write(`[checkpoint] test pause: ${phase} step ${step} ${dir}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+}
+
+/** Siblings DIR.tmp-* / DIR.old-* that an interrupted save left behind. */
+function leftoverSiblings(target: string): string[] {
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.startsWith(`${base}.tmp-`) || n.startsWith(`${base}.old-`)).map((n) => path.join(parent, n));
+}
+
+function removeStaleSiblings(target: string): void {
+  for (const s of leftoverSiblings(target)) fs.rmSync(s, { recursive: true, force: true });
+}
+
+/** The step of a complete checkpoint folder (JSON parses, weights.bin has the recorded size and sha256), else null. */
+function completeStep(dir: string, weightsFile = path.join(dir, 'weights.bin')): number | null {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
+    if (meta.format !== CHECKPOINT_FORMAT) return null;
+    const bytes = fs.readFileSync(weightsFile);
+    if (bytes.byteLength !== meta.weightsBytes) return null;
+    if (createHash('sha256').update(bytes).digest('hex') !== meta.weightsSha256) return null;
+    return meta.step;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finish a save that a kill interrupted. When DIR/checkpoint.json is missing: the newest complete
+ * sibling DIR.tmp-* / DIR.old-* (sha256 verified) is renamed to DIR; or, for a model checkpoint
+ * installed into a run folder (`installCheckpointFiles`), the complete DIR/.model-* folder's files are
+ * moved into DIR. Returns what was recovered (null: nothing to do, or nothing complete to recover).
+ */
+export function recoverCheckpoint(dir: string): string | null {
+  const target = path.resolve(dir);
+  if (fs.existsSync(path.join(target, 'checkpoint.json'))) return null;
+  let best: { dir: string; step: number; rank: number } | null = null;
+  for (const s of leftoverSiblings(target)) {
+    const step = completeStep(s);
+    const rank = path.basename(s).startsWith(`${path.basename(target)}.tmp-`) ? 1 : 0; // a complete .tmp is newer than the .old it replaces
+    if (step != null && (!best || step > best.step || (step === best.step && rank > best.rank))) best = { dir: s, step, rank };
+  }
+  if (best) {
+    try {
+      if (fs.existsSync(target)) fs.rmSync(target, { recursive: true, force: true });
+      fs.renameSync(best.dir, target);
+    } catch (e) {
+      if (!fs.existsSync(path.join(target, 'checkpoint.json'))) throw e; // another reader recovered it first otherwise
+    }
+    return best.dir;
+  }
+  if (fs.existsSync(target)) {
+    // the folder whose weights.bin was already moved into DIR (the interrupted install) wins; else the newest complete one
+    let pick: { sub: string; own: boolean; step: number } | null = null;
+    for (const n of fs.readdirSync(target).filter((x) => x.startsWith('.model-'))) {
+      const sub = path.join(target, n);
+      const own = fs.existsSync(path.join(sub, 'weights.bin'));
+      const step = completeStep(sub, own ? path.join(sub, 'weights.bin') : path.join(target, 'weights.bin'));
+      if (step == null) continue;
+      if (!own) {
+        pick = { sub, own, step };
+        break;
+      }
+      if (!pick || step > pick.step) pick = { sub, own, step };
+    }
+    if (pick) {
+      if (pick.own) fs.renameSync(path.join(pick.sub, 'weights.bin'), path.join(target, 'weights.bin'));
+      fs.renameSync(path.join(pick.sub, 'checkpoint.json'), path.join(target, 'checkpoint.json'));
+      fs.rmSync(pick.sub, { recursive: true, force: true });
+      return pick.sub;
+    }
+  }
+  return null;
+}
+
+/**
+ * Move a checkpoint's two files from `tmp` (a folder inside `dir`, named `.model-*`) into the run
+ * folder `dir`, leaving its other files alone. checkpoint.json is removed first and installed last,
+ * so a kill in between leaves DIR without checkpoint.json and the complete files in `tmp`, which
+ * `recoverCheckpoint` finishes installing — never new weights under an old checkpoint.json.
+ */
+export function installCheckpointFiles(tmp: string, dir: string): void {
+  if (!path.basename(tmp).startsWith('.model-') || path.dirname(path.resolve(tmp)) !== path.resolve(dir)) throw new Error(`installCheckpointFiles: ${tmp} must be a .model-* folder inside ${dir}`);
+  fs.rmSync(path.join(dir, 'checkpoint.json'), { force: true });
+  fs.renameSync(path.join(tmp, 'weights.bin'), path.join(dir, 'weights.bin'));
+  fs.renameSync(path.join(tmp, 'checkpoint.json'), path.join(dir, 'checkpoint.json'));
+  for (const n of fs.readdirSync(dir).filter((x) => x.startsWith('.model-'))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
 }
 
 function writeSynced(file: string, data: Uint8Array): void {
@@ -123,6 +239,7 @@ export interface LoadExpect {
 /** Read and check a checkpoint's metadata (no tensors). */
 export function readCheckpointMeta(dir: string, expect: LoadExpect = {}): CheckpointMeta {
   const file = path.join(dir, 'checkpoint.json');
+  if (!fs.existsSync(file)) recoverCheckpoint(dir);
   if (!fs.existsSync(file)) throw new Error(`no checkpoint at ${dir} (missing checkpoint.json)`);
   let meta: CheckpointMeta;
   try {

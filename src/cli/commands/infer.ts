@@ -28,6 +28,7 @@ export async function inferCommand(flags: Flags): Promise<Record<string, unknown
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { inferCoprs } = require('../../models/coprs/infer') as typeof import('../../models/coprs/infer');
   const r = await inferCoprs(ckpt, String(flags.image), String(flags.query), String(flags.out), { maxTokens: flags['max-tokens'] as number | undefined });
+  if (r.unknownWords.length > 0) console.error(`coprs infer: warning: ${r.unknownWords.length} query word(s) not in the policy's vocabulary, read as <unk>: ${r.unknownWords.map((w) => JSON.stringify(w)).join(', ')}`);
   if (!flags.json) {
     console.log(`response: ${r.response}`);
     console.log(`format ${r.format}, <REF_POS> ${r.refPosFound ? 'found' : 'missing'}, mask ${r.maskPixels} px, prior ${r.priorPixels} px of ${r.width}×${r.height}`);

@@ -26,6 +26,8 @@ export interface InferResult {
   priorPixels: number;
   width: number;
   height: number;
+  /** Query words the policy's vocabulary lacks: they are read as <unk> (the documented fallback; the CLI warns). */
+  unknownWords: string[];
   files: { response: string; prior: string; mask: string; overlay: string };
 }
 
@@ -40,6 +42,7 @@ export async function inferCoprs(ckpt: string | CoprsModel, imageFile: string, q
   let priorProb: Float32Array;
   let maskBits: Uint8Array;
   let priorPixels = 0;
+  const unknownWords = [...new Set(model.policy.tokenizer.unknownWords(query))];
   try {
     const [p] = predict(model, [image], [query], { maxTokens: opts.maxTokens });
     response = p.response;
@@ -69,5 +72,5 @@ export async function inferCoprs(ckpt: string | CoprsModel, imageFile: string, q
   const files = Object.fromEntries(Object.entries(names).map(([k, f]) => [k, path.join(outDir, f)])) as InferResult['files'];
   let maskPixels = 0;
   for (const v of maskBits) maskPixels += v;
-  return { response, format: checkFormat(response, 'paper').reward, refPosFound: found, maskPixels, priorPixels, width, height, files };
+  return { response, format: checkFormat(response, 'paper').reward, refPosFound: found, maskPixels, priorPixels, width, height, unknownWords, files };
 }

@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { assignParams, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type CheckpointMeta, type SaveInput } from '../../train/checkpoint';
+import { assignParams, installCheckpointFiles, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type CheckpointMeta, type SaveInput } from '../../train/checkpoint';
 import { REPO_ROOT } from '../../data/shapeworld/index';
 import { loadSamCheckpoint } from '../sam/eval';
 import { resolvePolicyConfig, type PolicyConfig } from './config';
@@ -109,11 +109,13 @@ export async function savePolicy(dir: string, model: PolicyModel, source: Encode
 export async function writeModelCheckpoint(dir: string, model: PolicyModel, source: EncoderSource, opts: Omit<SaveInput, 'kind' | 'size' | 'config' | 'tensors'> & { train?: unknown }): Promise<CheckpointMeta> {
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.model-${process.pid}-${Date.now()}`);
-  const meta = await savePolicy(tmp, model, source, opts);
-  fs.renameSync(path.join(tmp, 'weights.bin'), path.join(dir, 'weights.bin'));
-  fs.renameSync(path.join(tmp, 'checkpoint.json'), path.join(dir, 'checkpoint.json'));
-  fs.rmSync(tmp, { recursive: true, force: true });
-  return meta;
+  try {
+    const meta = await savePolicy(tmp, model, source, opts);
+    installCheckpointFiles(tmp, dir); // checkpoint.json removed first and installed last (a kill leaves no mismatched pair)
+    return meta;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 export interface LoadPolicyOptions {

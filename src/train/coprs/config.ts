@@ -113,10 +113,11 @@ export const COPRS_TRAIN_PRESETS: Record<PresetName, CoprsTrainConfig> = {
     onNonFinite: 'stop', logEvery: 1, completionsEvery: 2, checkpointEvery: 2,
   },
   small: {
-    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 150, batchSize: 16, warmup: { steps: 40 }, model: DEFAULT_COPRS_MODEL,
+    // sized for `npm start`: training + evaluation of the three test splits in 15 minutes on 2 CPU cores
+    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 90, batchSize: 16, warmup: { steps: 30 }, model: DEFAULT_COPRS_MODEL,
     grpo: { ...GRPO, G: 4 }, rollout: { temperature: 1, topP: 1, maxTokens: 200 }, rewards: REWARDS,
-    seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 10 }, optim: OPTIM, heldout: { seed: 7777, samples: 24, every: 50 },
-    onNonFinite: 'stop', logEvery: 5, completionsEvery: 25, checkpointEvery: 25,
+    seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 30 }, optim: OPTIM, heldout: { seed: 7777, samples: 24, every: 45 },
+    onNonFinite: 'stop', logEvery: 5, completionsEvery: 15, checkpointEvery: 15,
   },
   base: {
     preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300 }, model: DEFAULT_COPRS_MODEL,

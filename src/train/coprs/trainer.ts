@@ -24,7 +24,7 @@ import type { Sample } from '../../data/sample';
 import { trainStream, type ShapeWorldStream, type StreamState } from '../../data/shapeworld/splits';
 import { Rng, deriveSeed, type RngState } from '../../util/rng';
 import type { AdamW } from '../adamw';
-import { assignParams, loadCheckpoint, type CheckpointMeta } from '../checkpoint';
+import { assignParams, installCheckpointFiles, loadCheckpoint, recoverCheckpoint, type CheckpointMeta } from '../checkpoint';
 import { JsonlLog } from '../jsonl';
 import { lrFactor, type Schedule } from '../schedule';
 import type { PolicyModel } from '../../models/policy/model';
@@ -209,8 +209,7 @@ export class CoprsTrainer {
     const tmp = path.join(dir, `.model-${process.pid}-${Date.now()}`);
     try {
       const meta = await saveCoprs(tmp, this.model, this.sources, this.saveOptions(false));
-      fs.renameSync(path.join(tmp, 'weights.bin'), path.join(dir, 'weights.bin'));
-      fs.renameSync(path.join(tmp, 'checkpoint.json'), path.join(dir, 'checkpoint.json'));
+      installCheckpointFiles(tmp, dir);
       return meta;
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -304,6 +303,8 @@ export async function trainCoprs(config: CoprsTrainConfig, opts: TrainCoprsOptio
   const latest = path.join(out, 'latest');
   const say = opts.log === undefined ? (l: string) => console.error(l) : opts.log;
   let trainer: CoprsTrainer;
+  recoverCheckpoint(latest); // finish a save that a kill interrupted (see checkpoint.ts)
+  recoverCheckpoint(out);
   if (opts.resume) {
     if (!fs.existsSync(path.join(latest, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint at ${latest}; start a new run without --resume`);
     trainer = CoprsTrainer.resume(latest, { steps: opts.steps });

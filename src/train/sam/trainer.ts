@@ -22,7 +22,7 @@ import { evaluateSam } from '../../models/sam/eval';
 import type { Sam } from '../../models/sam/sam';
 import { Rng, RngState, deriveSeed } from '../../util/rng';
 import { AdamW, ParamGroup } from '../adamw';
-import { CheckpointMeta, assignParams, loadCheckpoint, saveCheckpoint } from '../checkpoint';
+import { CheckpointMeta, assignParams, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../checkpoint';
 import { JsonlLog } from '../jsonl';
 import { Schedule, lrFactor } from '../schedule';
 import { SAM_TRAIN_PRESETS, SamTrainConfig, resolveSamTrainConfig } from './config';
@@ -251,6 +251,7 @@ export async function trainSam(config: SamTrainConfig, opts: TrainSamOptions): P
   const bestDir = path.join(out, 'best');
   const say = opts.log === undefined ? (l: string) => console.error(l) : opts.log;
   let trainer: SamTrainer;
+  recoverCheckpoint(latestDir); // finish a save that a kill interrupted (see checkpoint.ts)
   if (opts.resume) {
     if (!fs.existsSync(path.join(latestDir, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint at ${latestDir}; start a new run without --resume`);
     trainer = SamTrainer.resume(latestDir, { steps: opts.steps });

@@ -25,7 +25,7 @@ import type { Sample } from '../../data/sample';
 import { trainStream } from '../../data/shapeworld/index';
 import { Rng, deriveSeed, type RngState } from '../../util/rng';
 import { AdamW, type ParamGroup } from '../adamw';
-import { assignParams, loadCheckpoint, type CheckpointMeta } from '../checkpoint';
+import { assignParams, loadCheckpoint, recoverCheckpoint, type CheckpointMeta } from '../checkpoint';
 import { JsonlLog } from '../jsonl';
 import { lrFactor, type Schedule } from '../schedule';
 import { PolicyModel } from '../../models/policy/model';
@@ -349,6 +349,8 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
   const log = opts.log === undefined ? (line: string) => console.error(line) : opts.log;
   let trainer: SftTrainer;
   let disposeEncoder = () => {};
+  recoverCheckpoint(latest); // finish a save that a kill interrupted (see checkpoint.ts)
+  recoverCheckpoint(out);
   if (opts.resume) {
     if (!fs.existsSync(path.join(latest, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint at ${latest}; start a new run without --resume`);
     const r = SftTrainer.resume(latest, { steps: opts.steps, encoder: opts.encoder });
