@@ -66,6 +66,47 @@ export const OP_PROBES: readonly OpProbe[] = [
   { name: 'sin / cos (Fourier PE)', shapes: [[3, 8]], f: (x) => weighted(tf.sin(x.mul(2 * Math.PI)).add(tf.cos(x))) },
   { name: 'max / mean / sum', shapes: [[3, 8]], f: (x) => x.max(-1).sum().add(x.mean(0).mul(weightsLike(x.mean(0))).sum()) as tf.Scalar },
   { name: 'cumsum', shapes: [[3, 8]], f: (x) => weighted(tf.cumsum(x, 1)) },
+
+  // Stage 3 (CoPRS): the policy's patch tower, the heatmap head, GRPO's clipped objective and the
+  // bookkeeping ops a real stage-1/2/3 step runs (test/backend-registries.test.ts profiles a tiny
+  // stage-3 step and checks that these probes cover every kernel it executes).
+  { name: 'conv2d s2 same, even size (policy patch tower)', shapes: [[2, 16, 16, 3], [3, 3, 3, 4]], f: (x, w) => weighted(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')) },
+  { name: 'conv2d s2 same + gelu, two stages (patch tower)', shapes: [[1, 16, 16, 3], [3, 3, 3, 4], [3, 3, 4, 6]], f: (x, w1, w2) => {
+    const gelu = (t: tf.Tensor) => t.mul(tf.erf(t.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+    const h = gelu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 2, 'same')) as tf.Tensor4D;
+    return weighted(gelu(tf.conv2d(h, w2 as tf.Tensor4D, 2, 'same')));
+  } },
+  { name: 'transpose 6-D (pixelsToImage)', shapes: [[1, 2, 2, 3, 3, 3]], f: (x) => weighted(x.transpose([0, 1, 3, 2, 4, 5]).reshape([1, 6, 6, 3])) },
+  { name: 'heatmap scores: 1x1 keys, 5-D broadcast product, sum', shapes: [[2, 8], [8, 8], [2, 4, 4, 5], [1, 1, 5, 8]], f: (e, wq, img, wk) => {
+    const q = tf.matMul(e as tf.Tensor2D, wq as tf.Tensor2D).reshape([2, 1, 1, 2, 4]);
+    const k = tf.conv2d(img as tf.Tensor4D, wk as tf.Tensor4D, 1, 'valid').reshape([2, 4, 4, 2, 4]);
+    return weighted(q.mul(k).sum(-1).div(2));
+  } },
+  { name: 'heatmap fusion: conv3x3 → silu → conv3x3 → resizeBilinear ×4 (half-pixel)', shapes: [[2, 4, 4, 4], [3, 3, 4, 4], [3, 3, 4, 1]], f: (s, w1, w2) => {
+    const h = tf.conv2d(s as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same');
+    const fused = tf.conv2d(h.mul(tf.sigmoid(h)) as tf.Tensor4D, w2 as tf.Tensor4D, 1, 'same').add(-1.8) as tf.Tensor4D;
+    return weighted(tf.image.resizeBilinear(fused, [16, 16], false, true));
+  } },
+  { name: 'resizeBilinear ×4 align corners', shapes: [[1, 4, 4, 2]], f: (x) => weighted(tf.image.resizeBilinear(x as tf.Tensor4D, [16, 16], true, false)) },
+  { name: 'GRPO clipped ratio + k3 KL (exp, minimum, clip, greater/less)', shapes: [[3, 5]], f: (logp) => {
+    const old = weightsLike(logp, 7).mul(0.5); // constants: ratios on both sides of the clip range and inside it
+    const ref = weightsLike(logp, 8).mul(0.5);
+    const adv = tf.tensor2d([[0.5], [-1], [1.5]]);
+    const ratio = tf.exp(logp.sub(old));
+    const surrogate = tf.minimum(ratio.mul(adv), tf.clipByValue(ratio, 0.8, 1.28).mul(adv));
+    // Clip fractions: logged, not differentiated (off the path to the loss, as in rl/policy-loss.ts).
+    tf.less(ratio, 0.8).cast('float32').mean();
+    tf.greater(ratio, 1.28).cast('float32').mean();
+    const d = ref.sub(logp);
+    const kl = tf.exp(d).sub(d).sub(1);
+    return weighted(surrogate.neg().add(kl.mul(0.04)));
+  } },
+  { name: 'stack / unstack / expandDims / addN', shapes: [[3, 4]], f: (x) => {
+    const rows = tf.unstack(x, 0);
+    const stacked = tf.stack([rows[0], rows[1].mul(2), rows[2].square()], 1).expandDims(0);
+    return weighted(stacked.add(tf.addN([rows[0], rows[1], rows[2]]).expandDims(1)));
+  } },
+  { name: 'fill / onesLike / oneHot', shapes: [[3, 8]], f: (x) => weighted(x.mul(tf.oneHot(tf.tensor1d([1, 4, 7], 'int32'), 8).add(tf.fill([3, 8], 0.5))).add(tf.onesLike(x).mul(x.square()))) },
 ];
 
 /** Seeded inputs for a probe (identical values on every backend). */

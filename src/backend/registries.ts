@@ -11,8 +11,6 @@
  *   # string literal or one of @tensorflow/tfjs's exported names (tfjs-node-gpu registers the same set)
  */
 import * as tf from '@tensorflow/tfjs';
-import * as fs from 'fs';
-import * as path from 'path';
 import { prepareBackend } from './select';
 
 export const REGISTRY_BACKENDS = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
@@ -26,15 +24,19 @@ export async function backendRegistry(backend: RegistryBackend): Promise<{ kerne
       await prepareBackend(backend);
       return { kernels: tf.getKernelsForBackend(backend).map((k) => k.kernelName), source: 'live registry' };
     case 'webgpu':
+      // The package registers its backend only if navigator.gpu exists when it is first loaded, so
+      // let selection create navigator.gpu first (where Dawn finds an adapter); then load it.
+      await prepareBackend('webgpu');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('@tensorflow/tfjs-backend-webgpu');
       return { kernels: tf.getKernelsForBackend('webgpu').map((k) => k.kernelName), source: 'live registry (@tensorflow/tfjs-backend-webgpu)' };
     case 'tensorflow': {
       const live = tf.getKernelsForBackend('tensorflow').map((k) => k.kernelName);
       if (live.length > 0) return { kernels: live, source: 'live registry' };
-      const file = path.join(__dirname, 'registries', 'tensorflow-4.22.0.json');
-      const list = JSON.parse(fs.readFileSync(file, 'utf8')) as { kernels: string[]; source: string };
-      return { kernels: list.kernels, source: `@tensorflow/tfjs-node 4.22.0 package (${path.basename(file)})` };
+      // A static require: bundlers (bin/build-gpu-bundle.js) inline the list, so it needs no file beside the bundle.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const list = require('./registries/tensorflow-4.22.0.json') as { kernels: string[]; source: string };
+      return { kernels: list.kernels, source: '@tensorflow/tfjs-node 4.22.0 package (tensorflow-4.22.0.json)' };
     }
     default: {
       const never: never = backend;

@@ -66,6 +66,15 @@ export async function prepareBackend(name: BackendName): Promise<BackendAttempt>
   return attempt;
 }
 
+/**
+ * Forget which backends were prepared (tests that swap Dawn's loader with `setDawnLoader` and try
+ * the selection again). Registered tfjs backends stay registered.
+ */
+export function resetBackendCache(): void {
+  initialized.clear();
+  current = null;
+}
+
 async function prepareUncached(name: BackendName): Promise<BackendAttempt> {
   const fail = (detail: string): BackendAttempt => ({ name, ok: false, detail });
   try {
@@ -83,6 +92,9 @@ async function prepareUncached(name: BackendName): Promise<BackendAttempt> {
         const adapter = await installNavigatorGpu();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         require('@tensorflow/tfjs-backend-webgpu');
+        if (tf.findBackendFactory('webgpu') == null) {
+          return fail(`adapter ${adapter} found, but @tensorflow/tfjs-backend-webgpu was loaded earlier without navigator.gpu and so registered no backend (select the backend before loading that package)`);
+        }
         if (!(await tf.setBackend('webgpu'))) return fail(`adapter ${adapter} found but the tfjs webgpu backend failed to start`);
         return { name, ok: true, detail: `Dawn adapter: ${adapter}` };
       }

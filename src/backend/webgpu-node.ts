@@ -48,6 +48,16 @@ export async function loadDawn(): Promise<DawnModule> {
   }
 }
 
+let dawnLoader: () => Promise<DawnModule> = loadDawn;
+
+/**
+ * Replace how Dawn is loaded (tests: a mock `navigator.gpu` whose `requestAdapter` returns what the
+ * test needs, on machines with or without a GPU); `null` restores the real loader.
+ */
+export function setDawnLoader(loader: (() => Promise<DawnModule>) | null): void {
+  dawnLoader = loader ?? loadDawn;
+}
+
 /** A human-readable adapter description, or null when Dawn found no adapter. */
 export async function describeAdapter(adapter: AdapterLike): Promise<string> {
   const info = adapter.info ?? (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : {});
@@ -62,7 +72,7 @@ export async function describeAdapter(adapter: AdapterLike): Promise<string> {
  * so that @tensorflow/tfjs-backend-webgpu can use them.
  */
 export async function installNavigatorGpu(): Promise<string> {
-  const dawn = await loadDawn();
+  const dawn = await dawnLoader();
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter == null) throw new Error('Dawn found no GPU adapter (no Vulkan driver or GPU on this machine)');

@@ -67,6 +67,11 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/eval').EVAL_FLAGS,
     run: (f) => require('./commands/eval').evalCommand(f),
   },
+  'check-backend': {
+    summary: 'numerical agreement of one stage-3 training step on two backends (same seed): loss and gradient relative errors',
+    flags: () => require('./commands/check-backend').CHECK_BACKEND_FLAGS,
+    run: (f) => require('./commands/check-backend').checkBackendCommand(f),
+  },
   start: {
     summary: 'the main job on the embedded default (what `npm start` runs)',
     flags: {
