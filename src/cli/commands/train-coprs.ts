@@ -8,13 +8,12 @@
  * mini-SAM. With --resume the run continues from OUT/latest with its saved config (only --steps may
  * change it).
  */
-import * as fs from 'fs';
 import { selectBackend } from '../../backend/select';
 import { parseOverrides } from '../../config/merge';
-import { parsePresetName } from '../../config/preset';
 import { COPRS_MODES, resolveCoprsTrainConfig } from '../../train/coprs/config';
 import { trainCoprs } from '../../train/coprs/trainer';
 import { FlagSpec, Flags, UsageError } from '../args';
+import { applyStepsAndSeed, configFileOverrides, presetFlag, requireOut } from '../train-flags';
 
 export const TRAIN_COPRS_FLAGS: Record<string, FlagSpec> = {
   preset: { type: 'string', help: 'tiny (seconds, tests) | small (the CPU demo) | base (GPU)', default: 'small' },
@@ -35,20 +34,6 @@ export function splitSetPairs(value: string): string[] {
   return value.split(/[;,]\s*(?=[A-Za-z_][\w.-]*=)/).map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-function readOverrides(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--config ${file}: cannot read it (${(e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--config ${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
 /** Deep merge of plain override objects (later wins). */
 function mergeOverrides(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...a };
@@ -60,18 +45,12 @@ function mergeOverrides(a: Record<string, unknown>, b: Record<string, unknown>):
 }
 
 export async function trainCoprsCommand(flags: Flags): Promise<Record<string, unknown>> {
-  const out = flags.out;
-  if (typeof out !== 'string' || out.trim() === '') throw new UsageError('--out DIR is required (where the coprs checkpoint, log.jsonl, completions/ and latest/ go)');
+  const out = requireOut(flags, 'where the coprs checkpoint, log.jsonl, completions/ and latest/ go');
   if (process.argv.filter((a) => a === '--set' || a.startsWith('--set=')).length > 1) {
     throw new UsageError('--set was given more than once (only the last would count); give every override in one --set, separated by commas: --set grpo.G=8,batchSize=32');
   }
-  let preset;
-  try {
-    preset = parsePresetName(flags.preset as string | undefined);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  let overrides: Record<string, unknown> = typeof flags.config === 'string' ? readOverrides(flags.config) : {};
+  const preset = presetFlag(flags);
+  let overrides = configFileOverrides(flags);
   if (typeof flags.set === 'string') {
     try {
       overrides = mergeOverrides(overrides, parseOverrides(splitSetPairs(flags.set)));
@@ -83,10 +62,7 @@ export async function trainCoprsCommand(flags: Flags): Promise<Record<string, un
     if (!(COPRS_MODES as readonly string[]).includes(String(flags.mode))) throw new UsageError(`--mode "${flags.mode}": expected one of ${COPRS_MODES.join(', ')}`);
     overrides.mode = flags.mode;
   }
-  if (flags.steps !== undefined) {
-    if (!Number.isInteger(flags.steps) || (flags.steps as number) < 1) throw new UsageError(`--steps expects a positive integer, got ${flags.steps}`);
-    overrides.steps = flags.steps;
-  }
+  applyStepsAndSeed(flags, overrides);
   if (flags.resume) {
     const extra = Object.keys(overrides).filter((k) => k !== 'steps');
     if (extra.length > 0) throw new UsageError(`--resume continues with the config saved in OUT/latest; only --steps may be given with it (got ${extra.join(', ')})`);

@@ -5,13 +5,12 @@
  * (unknown keys rejected). With --resume the run continues from OUT/latest with the config saved
  * there (only --steps may change it).
  */
-import * as fs from 'fs';
 import { selectBackend } from '../../backend/select';
-import { parsePresetName } from '../../config/preset';
 import { parseSamSize } from '../../models/sam/config';
 import { resolveSamTrainConfig } from '../../train/sam/config';
 import { trainSam } from '../../train/sam/trainer';
 import { FlagSpec, Flags, UsageError } from '../args';
+import { applyStepsAndSeed, configFileOverrides, presetFlag, requireOut } from '../train-flags';
 
 export const TRAIN_SAM_FLAGS: Record<string, FlagSpec> = {
   preset: { type: 'string', help: 'tiny (seconds, tests) | small (the shipped CPU run) | base (GPU)', default: 'small' },
@@ -27,28 +26,9 @@ export const TRAIN_SAM_FLAGS: Record<string, FlagSpec> = {
 };
 
 export async function trainSamCommand(flags: Flags): Promise<Record<string, unknown>> {
-  const out = flags.out;
-  if (typeof out !== 'string' || out.trim() === '') throw new UsageError('--out DIR is required (where log.jsonl, latest/ and best/ go)');
-  let preset;
-  try {
-    preset = parsePresetName(flags.preset as string | undefined);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const overrides: Record<string, unknown> = {};
-  if (typeof flags.config === 'string') {
-    let text: string;
-    try {
-      text = fs.readFileSync(flags.config, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--config ${flags.config}: cannot read it (${(e as Error).message})`);
-    }
-    try {
-      Object.assign(overrides, JSON.parse(text));
-    } catch (e) {
-      throw new UsageError(`--config ${flags.config}: not valid JSON (${(e as Error).message})`);
-    }
-  }
+  const out = requireOut(flags, 'where log.jsonl, latest/ and best/ go');
+  const preset = presetFlag(flags);
+  const overrides = configFileOverrides(flags);
   if (flags.size !== undefined) {
     try {
       overrides.size = parseSamSize(flags.size);
@@ -56,14 +36,7 @@ export async function trainSamCommand(flags: Flags): Promise<Record<string, unkn
       throw new UsageError((e as Error).message);
     }
   }
-  if (flags.steps !== undefined) {
-    if (!Number.isInteger(flags.steps) || (flags.steps as number) < 1) throw new UsageError(`--steps expects a positive integer, got ${flags.steps}`);
-    overrides.steps = flags.steps;
-  }
-  if (flags.seed !== undefined) {
-    if (!Number.isInteger(flags.seed)) throw new UsageError(`--seed expects an integer, got ${flags.seed}`);
-    overrides.seed = flags.seed;
-  }
+  applyStepsAndSeed(flags, overrides);
   if (flags.resume && (overrides.size !== undefined || overrides.seed !== undefined || flags.config !== undefined)) {
     throw new UsageError('--resume continues with the config saved in OUT/latest; only --steps may be given with it');
   }

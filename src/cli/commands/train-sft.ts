@@ -7,12 +7,11 @@
  * (development only). With --resume the run continues from OUT/latest with the config and encoder
  * saved there (only --steps may change it).
  */
-import * as fs from 'fs';
 import { selectBackend } from '../../backend/select';
-import { parsePresetName } from '../../config/preset';
 import { resolveSftConfig } from '../../train/sft/config';
 import { encoderFromFlag, trainSft } from '../../train/sft/trainer';
 import { FlagSpec, Flags, UsageError } from '../args';
+import { applyStepsAndSeed, configFileOverrides, presetFlag, requireOut } from '../train-flags';
 
 export const TRAIN_SFT_FLAGS: Record<string, FlagSpec> = {
   preset: { type: 'string', help: 'tiny (seconds, tests) | small (the shipped CPU policy) | base (GPU)', default: 'small' },
@@ -26,38 +25,11 @@ export const TRAIN_SFT_FLAGS: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu (default: COPRS_BACKEND, else auto)' },
 };
 
-function readOverrides(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--config ${file}: cannot read it (${(e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--config ${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
 export async function trainSftCommand(flags: Flags): Promise<Record<string, unknown>> {
-  const out = flags.out;
-  if (typeof out !== 'string' || out.trim() === '') throw new UsageError('--out DIR is required (where the policy checkpoint, log.jsonl and latest/ go)');
-  let preset;
-  try {
-    preset = parsePresetName(flags.preset as string | undefined);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const overrides: Record<string, unknown> = typeof flags.config === 'string' ? readOverrides(flags.config) : {};
-  if (flags.steps !== undefined) {
-    if (!Number.isInteger(flags.steps) || (flags.steps as number) < 1) throw new UsageError(`--steps expects a positive integer, got ${flags.steps}`);
-    overrides.steps = flags.steps;
-  }
-  if (flags.seed !== undefined) {
-    if (!Number.isInteger(flags.seed)) throw new UsageError(`--seed expects an integer, got ${flags.seed}`);
-    overrides.seed = flags.seed;
-  }
+  const out = requireOut(flags, 'where the policy checkpoint, log.jsonl and latest/ go');
+  const preset = presetFlag(flags);
+  const overrides = configFileOverrides(flags);
+  applyStepsAndSeed(flags, overrides);
   if (flags.resume && (overrides.seed !== undefined || flags.config !== undefined)) {
     throw new UsageError('--resume continues with the config saved in OUT/latest; only --steps may be given with it');
   }

@@ -7,7 +7,7 @@
  * features offline (appendix B.1). Because the encoder is frozen, its embedding is computed once per
  * image and cached (`EmbeddingCache`), and a group of G rollouts of one prompt shares it. It is not
  * enough on its own to name objects (see below and tower.ts), hence the tower: four stride-2
- * convolutions, ~10% of a stage-2 step.
+ * convolutions and two residual ones on the token grid.
  *
  * Pixels in the image input (`vision.pixelPool`): the encoder's own normalized input, average-pooled
  * by `pixelPool` and regrouped per embedding cell, travels with the embedding (so the cache, the
