@@ -105,8 +105,10 @@ export class Attention {
       const [B, T, d] = x.shape;
       const H = this.cfg.heads;
       const dh = this.headDim;
-      const qkv = this.qkv.apply(x).reshape([B, T, 3, H, dh]).transpose([2, 0, 3, 1, 4]); // 3 x B x H x T x dh
-      const [q0, k0, v] = tf.unstack(qkv) as tf.Tensor4D[]; // B x H x T x dh
+      // Split, then one rank-4 transpose per part: the wasm backend's rank-5 Transpose runs at ~70 ns
+      // per element (167 ms for [16, 310, 3, 4, 32]), the rank-4 one ~100× faster.
+      const heads = (t: tf.Tensor) => t.reshape([B, T, H, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // B x H x T x dh
+      const [q0, k0, v] = tf.split(this.qkv.apply(x), 3, -1).map(heads); // B x H x T x dh each
       const q = rope.apply(q0, tables).mul(1 / Math.sqrt(dh)) as tf.Tensor4D; // scaled here: B·H·T·dh values, not B·H·T·S
       const kNew = rope.apply(k0, tables);
       const k = cache ? (tf.concat([cache.k, kNew], 2) as tf.Tensor4D) : kNew; // B x H x S x dh
