@@ -23,7 +23,8 @@ import { Params } from '../../nn/params';
 import type { Sam } from '../sam/sam';
 import type { PolicyModel } from '../policy/model';
 import { generate, type GenerateResult } from '../policy/generate';
-import { packForScoring, scoreResponses, type LogProbsResult } from '../policy/logprobs';
+import type { LogProbsResult } from '../policy/logprobs';
+import { scoreGrouped } from '../policy/grouped-scoring';
 import { encodePrompt } from '../policy/prompt';
 import { samImageEncoder, type ImageEncoderLike } from '../policy/vision';
 import { Rng } from '../../util/rng';
@@ -146,17 +147,16 @@ export class CoprsModel {
 
   /**
    * Teacher-forced log-probabilities and hidden states of the rollouts (differentiable): row i is
-   * (prompts[⌊i/G⌋], responses[i]); the vision tokens of each image are computed once and repeated.
+   * (prompts[⌊i/G⌋], responses[i]); each prompt and its image run once and the G rows share its
+   * states (grouped-scoring.ts).
    * `opts.policy` scores with another policy of the same shape (the frozen reference).
    */
   score(prompts: number[][], responses: number[][], batch: ImageBatch, G: number, opts: { temperature?: number; policy?: PolicyModel } = {}): LogProbsResult {
     const policy = opts.policy ?? this.policy;
-    const rowPrompts = responses.map((_, i) => prompts[Math.floor(i / G)]);
-    if (rowPrompts.some((p) => p == null)) throw new Error(`CoPRS: ${responses.length} responses for ${prompts.length} prompts × G = ${G}`);
-    const layout = packForScoring(policy, rowPrompts, responses);
-    const vis = tf.tidy(() => repeatRows(policy.visionTokens(batch.policyInput), G)); // N x n_img x d
+    if (responses.length !== prompts.length * G) throw new Error(`CoPRS: ${responses.length} responses for ${prompts.length} prompts × G = ${G}`);
+    const vis = policy.visionTokens(batch.policyInput); // B x n_img x d (one per image; the G rows share the prompt's states)
     try {
-      return scoreResponses(policy, layout, vis, { temperature: opts.temperature });
+      return scoreGrouped(policy, prompts, responses, vis, G, { temperature: opts.temperature });
     } finally {
       vis.dispose();
     }

@@ -14,6 +14,7 @@ import { Params, normal } from '../../nn/params';
 import { Linear, RMSNorm, silu } from '../../nn/layers';
 import { batchMatMul } from './bmm';
 import { attentionCore, useAttentionCore } from './attention-core';
+import { decodeAttention, useDecodeAttention } from './decode-attention';
 import type { PolicyConfig } from './config';
 
 /** Additive attention bias of masked entries. */
@@ -115,7 +116,9 @@ export class Attention {
       const vv = cache ? (tf.concat([cache.v, v], 2) as tf.Tensor4D) : v; // B x H x S x dh
       const S = k.shape[2];
       let o: tf.Tensor;
-      if (useAttentionCore(B, H, T, S, dh)) {
+      if (cache && useDecodeAttention(T)) {
+        o = decodeAttention(q, k, vv, bias); // B x 1 x d (wasm decode step: broadcast products instead of batched matmuls)
+      } else if (useAttentionCore(B, H, T, S, dh)) {
         o = attentionCore(q, k, vv, bias); // B x T x d (wasm: one op, scores kept in the convolution's layout)
       } else {
         const scores = batchMatMul(q, k, false, true).add(bias); // B x H x T x S
