@@ -25,7 +25,8 @@ export async function benchCommand(flags: Flags): Promise<Record<string, unknown
     }
   }
   await tf.setBackend(chosen.name);
-  const stages = flags['ops-only'] ? null : await benchStages(flags.quick ? 'tiny' : 'small', !flags.json);
+  const ceiling = results[chosen.name]?.matmul512?.gflops ?? null;
+  const stages = flags['ops-only'] ? null : await benchStages(flags.quick ? 'tiny' : 'small', !flags.json, ceiling);
   const ratios: Record<string, number> = {};
   const base = results.cpu;
   if (base) {
@@ -42,7 +43,7 @@ export async function benchCommand(flags: Flags): Promise<Record<string, unknown
  * Training-step times of stages 1 (mini-SAM), 2 (policy cold start) and 3 (CoPRS) and rollout throughput for
  * 4 prompts × G = 8 with and without the KV cache, on the chosen backend, in one run.
  */
-async function benchStages(preset: string, print: boolean): Promise<Record<string, unknown>> {
+async function benchStages(preset: string, print: boolean, ceiling: number | null): Promise<Record<string, unknown>> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { benchSamStep } = require('../../train/sam/index') as typeof import('../../train/sam/index');
   const { benchSftStep, benchRollouts } = require('../../models/policy/index') as typeof import('../../models/policy/index');
@@ -55,8 +56,10 @@ async function benchStages(preset: string, print: boolean): Promise<Record<strin
   if (print) {
     console.log(`stage 1 (mini-SAM ${stage1.size}, ${preset}): ${stage1.msPerStep.toFixed(0)} ms/step (${stage1.imagesPerStep} images, ${stage1.promptsPerStep} prompts)`);
     console.log(`stage 2 (policy, ${preset}): ${stage2.msPerStep.toFixed(0)} ms/step (batch ${stage2.batchSize}, ${stage2.tokensPerStep.toFixed(0)} tokens)`);
-    console.log(`stage 3 (CoPRS, ${preset}): ${stage3.msPerStep.toFixed(0)} ms/step (${stage3.prompts} prompts × G=${stage3.G}, ${stage3.meanLength.toFixed(0)} tokens per rollout: generation ${stage3.generateMs.toFixed(0)} ms, reference ${stage3.refMs.toFixed(0)} ms, update ${stage3.updateMs.toFixed(0)} ms; random weights)`);
+    console.log(`stage 3 (CoPRS, ${preset}): ${stage3.msPerStep.toFixed(0)} ms per GRPO step (${stage3.prompts} prompts × G=${stage3.G}, ${stage3.meanLength.toFixed(0)} tokens per rollout: generation ${stage3.generateMs.toFixed(0)} ms, reference ${stage3.refMs.toFixed(0)} ms, update ${stage3.updateMs.toFixed(0)} ms; random weights); SEG warm-up step ${stage3.warmupMs.toFixed(0)} ms`);
+    if (ceiling) console.log(`stage 3 matmul/conv work: ${(stage3.flopsPerStep / 1e9).toFixed(1)} GFLOP per step, ${stage3.gflops.toFixed(2)} GFLOP/s achieved = ${((stage3.gflops / ceiling) * 100).toFixed(0)}% of the ${ceiling.toFixed(1)} GFLOP/s 512² matmul ceiling`);
     console.log(`rollouts 4 × G=8, ${rollouts.maxTokens} tokens: ${rollouts.cached.tokensPerSec.toFixed(0)} tokens/s with the KV cache, ${rollouts.noCache.tokensPerSec.toFixed(0)} without (${rollouts.speedup.toFixed(1)}×)`);
   }
-  return { preset, stage1, stage2, stage3, rollouts };
+  const stage3VsCeiling = ceiling ? stage3.gflops / ceiling : null;
+  return { preset, stage1, stage2, stage3, stage3MatmulCeilingGflops: ceiling, stage3VsCeiling, rollouts };
 }
