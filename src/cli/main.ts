@@ -57,6 +57,11 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/train-coprs').TRAIN_COPRS_FLAGS,
     run: (f) => require('./commands/train-coprs').trainCoprsCommand(f),
   },
+  'train paradigm': {
+    summary: 'train another paradigm (lisa | seg-zero | …) at the matched budget from the shipped mini-SAM and policy (src/paradigms/)',
+    flags: () => require('./commands/train-paradigm').TRAIN_PARADIGM_FLAGS,
+    run: (f) => require('./commands/train-paradigm').trainParadigmCommand(f),
+  },
   infer: {
     summary: 'run a CoPRS checkpoint on an image file and a query: response, prior heatmap, mask and overlay PNGs',
     flags: () => require('./commands/infer').INFER_FLAGS,
@@ -66,6 +71,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'evaluate a checkpoint (mini-SAM, policy or CoPRS) on frozen splits',
     flags: () => require('./commands/eval').EVAL_FLAGS,
     run: (f) => require('./commands/eval').evalCommand(f),
+  },
+  'eval-paradigm': {
+    summary: 'evaluate a paradigm checkpoint: gIoU/cIoU on refshapes val/testA/testB and reasonshapes val/test (short/long), time per sample',
+    flags: () => require('./commands/eval-paradigm').EVAL_PARADIGM_FLAGS,
+    run: (f) => require('./commands/eval-paradigm').evalParadigmCommand(f),
   },
   'check-backend': {
     summary: 'numerical agreement of one stage-3 training step on two backends (same seed): loss and gradient relative errors',

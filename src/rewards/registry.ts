@@ -34,7 +34,8 @@ export type RewardFn = (ctx: RewardContext) => (number | null)[];
 const REGISTRY = new Map<string, RewardFn>();
 
 export function registerReward(name: string, fn: RewardFn, opts: { replace?: boolean } = {}): void {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new Error(`reward name "${name}": use lower-case letters, digits, - and _`);
+  // Segments of lower-case letters, digits, - and _, separated by "/" (a namespace: "seg-zero/bbox-iou").
+  if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/.test(name)) throw new Error(`reward name "${name}": use lower-case letters, digits, - and _ (and / between namespace segments, e.g. seg-zero/bbox-iou)`);
   if (REGISTRY.has(name) && !opts.replace) throw new Error(`reward "${name}" is already registered (pass { replace: true } to override it)`);
   REGISTRY.set(name, fn);
 }
