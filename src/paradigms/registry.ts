@@ -22,9 +22,11 @@ import { PARADIGM_KIND, type Paradigm, type ParadigmCheckpointConfig, type Parad
 import { LISA } from './lisa/index';
 import { SEG_ZERO } from './seg-zero/index';
 import { CORES } from './cores/index';
+import { RSVP } from './rsvp/index';
+import { CR_SEG } from './cr-seg/index';
 
 /** The paradigms the kit ships, in the order of DESIGN §4's table (append new ones here). */
-export const BUILTIN_PARADIGMS: ParadigmDefinition<any>[] = [LISA, SEG_ZERO, CORES]; // eslint-disable-line @typescript-eslint/no-explicit-any
+export const BUILTIN_PARADIGMS: ParadigmDefinition<any>[] = [LISA, SEG_ZERO, CORES, RSVP, CR_SEG]; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const REGISTRY = new Map<string, ParadigmDefinition<ParadigmTrainConfig>>();
 

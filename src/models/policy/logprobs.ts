@@ -60,12 +60,19 @@ export interface LogProbsResult {
   entropy: tf.Tensor2D | null;
   /** Hidden states at the image block, columns 1..N [B, N, d] (only with `withImageHidden`). */
   imageHidden: tf.Tensor3D | null;
+  /**
+   * Last-layer attention probabilities of each response token over the image block (columns 1..N)
+   * [B, R, H, N] (0 at pads; only from `scoreResponses` with `withImageAttention`; CR-Seg).
+   */
+  imageAttention?: tf.Tensor4D | null;
 }
 
 export interface LogProbsOptions {
   withHidden?: boolean;
   withEntropy?: boolean;
   withImageHidden?: boolean;
+  /** Also return `imageAttention` (scoreResponses only; the last layer then runs the plain softmax path). */
+  withImageAttention?: boolean;
   /** Divide logits by this before the softmax (rollout temperature), default 1. */
   temperature?: number;
 }
@@ -104,7 +111,7 @@ export function scoreResponses(model: PolicyModel, layout: ScoreLayout, vis: tf.
     refIdx[b] = b * L + (k >= 0 ? respStart[b] + k : respStart[b] + respLen[b] - 1);
   }
   const t = tf.tidy(() => {
-    const { hidden } = model.forward(batch, vis);
+    const { hidden, attention } = model.forward(batch, vis, { returnAttention: !!opts.withImageAttention });
     const flat = hidden.reshape([B * L, -1]); // BL x d
     let z = model.logits(tf.gather(flat, tf.tensor1d(predIdx, 'int32'))); // BR x V
     if (opts.temperature != null && opts.temperature !== 1) z = z.div(opts.temperature);
@@ -115,6 +122,12 @@ export function scoreResponses(model: PolicyModel, layout: ScoreLayout, vis: tf.
     if (opts.withHidden) out.hidden = tf.gather(flat, tf.tensor1d(tokIdx, 'int32')).reshape([B, R, -1]);
     if (opts.withEntropy) out.entropy = tf.exp(logp).mul(logp).sum(-1).neg().reshape([B, R]).mul(m);
     if (opts.withImageHidden) out.imageHidden = hidden.slice([0, 1, 0], [B, batch.imageTokens, -1]);
+    if (opts.withImageAttention && attention) {
+      const H = attention.shape[1];
+      const N = batch.imageTokens;
+      const img = attention.slice([0, 0, 0, 1], [B, H, L, N]).transpose([0, 2, 1, 3]).reshape([B * L, H * N]); // B x H x L x N -> B x L x H x N -> BL x HN
+      out.imageAttention = tf.gather(img, tf.tensor1d(tokIdx, 'int32')).reshape([B, R, H, N]).mul(m.reshape([B, R, 1, 1])); // BR x HN -> B x R x H x N (0 at pads)
+    }
     return out;
   });
   return {
@@ -126,6 +139,7 @@ export function scoreResponses(model: PolicyModel, layout: ScoreLayout, vis: tf.
     refPosFound,
     entropy: (t.entropy as tf.Tensor2D | undefined) ?? null,
     imageHidden: (t.imageHidden as tf.Tensor3D | undefined) ?? null,
+    imageAttention: (t.imageAttention as tf.Tensor4D | undefined) ?? null,
   };
 }
 
@@ -139,5 +153,5 @@ export function logProbs(model: PolicyModel, prompts: readonly (readonly number[
 
 /** Dispose the tensors of a `LogProbsResult`. */
 export function disposeLogProbs(r: LogProbsResult): void {
-  for (const t of [r.logProbs, r.mask, r.hidden, r.refPosHidden, r.entropy, r.imageHidden]) t?.dispose();
+  for (const t of [r.logProbs, r.mask, r.hidden, r.refPosHidden, r.entropy, r.imageHidden, r.imageAttention]) t?.dispose();
 }

@@ -32,6 +32,8 @@ export interface ForwardOptions {
   returnCache?: boolean;
   /** Validity of every key column so far, B × S (required with a cache; default: the batch's own). */
   keyValid?: Uint8Array;
+  /** Also return the last layer's attention probabilities [B, H, L, S] (CR-Seg's attention maps; default off). */
+  returnAttention?: boolean;
 }
 
 export class PolicyModel {
@@ -101,9 +103,10 @@ export class PolicyModel {
   /**
    * Run the decoder on a packed batch (all columns are new; `opts.cache` holds earlier ones).
    * Returns the last-layer hidden states [B, L, d] (after the final RMSNorm) and, with
-   * `returnCache`, the extended cache.
+   * `returnCache`, the extended cache; with `returnAttention`, the last layer's attention
+   * probabilities [B, H, L, S].
    */
-  forward(batch: SeqBatch, vis: tf.Tensor3D | null, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; cache: KVCache } {
+  forward(batch: SeqBatch, vis: tf.Tensor3D | null, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; cache: KVCache; attention?: tf.Tensor4D } {
     const { B, L } = batch;
     const offset = opts.cache && opts.cache.length > 0 ? opts.cache[0].k.shape[2] : 0;
     const S = offset + L;
@@ -116,9 +119,9 @@ export class PolicyModel {
       const parts = biasParts(keyValid, B, S, L, offset, MASKED);
       const bias = tf.tensor4d(parts.causal, [1, 1, L, S]).add(tf.tensor4d(parts.pad, [B, 1, 1, S])) as tf.Tensor4D;
       const positions = tf.tensor2d(batch.positions, [B, L], 'int32');
-      const out = this.decoder.apply(x, positions, bias, opts.cache, { returnCache: opts.returnCache });
+      const out = this.decoder.apply(x, positions, bias, opts.cache, { returnCache: opts.returnCache, returnAttention: opts.returnAttention });
       return out as unknown as tf.TensorContainer;
-    }) as unknown as { hidden: tf.Tensor3D; cache: KVCache };
+    }) as unknown as { hidden: tf.Tensor3D; cache: KVCache; attention?: tf.Tensor4D };
   }
 
   /** Hidden states [..., d] → logits [..., V]. */

@@ -101,7 +101,7 @@ export class Attention {
    * x [B, T, d], rope tables of the T new positions, bias [B, 1, T, S] with S = cached + T.
    * Returns the output [B, T, d] and this layer's cache extended by the T new keys/values.
    */
-  apply(x: tf.Tensor3D, rope: Rope, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }, bias: tf.Tensor4D, cache?: LayerCache): { y: tf.Tensor3D; cache: LayerCache } {
+  apply(x: tf.Tensor3D, rope: Rope, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }, bias: tf.Tensor4D, cache?: LayerCache, opts: { returnProbs?: boolean } = {}): { y: tf.Tensor3D; cache: LayerCache; probs?: tf.Tensor4D } {
     const out = tf.tidy(() => {
       const [B, T, d] = x.shape;
       const H = this.cfg.heads;
@@ -116,7 +116,13 @@ export class Attention {
       const vv = cache ? (tf.concat([cache.v, v], 2) as tf.Tensor4D) : v; // B x H x S x dh
       const S = k.shape[2];
       let o: tf.Tensor;
-      if (cache && useDecodeAttention(T)) {
+      let probs: tf.Tensor | null = null;
+      if (opts.returnProbs) {
+        // The attention probabilities are asked for (CR-Seg's attention maps): the plain path, which has them.
+        const scores = batchMatMul(q, k, false, true).add(bias); // B x H x T x S
+        probs = tf.softmax(scores); // B x H x T x S
+        o = batchMatMul(probs as tf.Tensor4D, vv).transpose([0, 2, 1, 3]).reshape([B, T, d]); // B x T x d
+      } else if (cache && useDecodeAttention(T)) {
         o = decodeAttention(q, k, vv, bias); // B x 1 x d (wasm decode step: broadcast products instead of batched matmuls)
       } else if (useAttentionCore(B, H, T, S, dh)) {
         o = attentionCore(q, k, vv, bias); // B x T x d (wasm: one op, scores kept in the convolution's layout)
@@ -125,9 +131,11 @@ export class Attention {
         const attn = tf.softmax(scores); // B x H x T x S
         o = batchMatMul(attn, vv).transpose([0, 2, 1, 3]).reshape([B, T, d]); // B x T x d
       }
-      return { y: this.out.apply(o), k, v: vv };
+      return probs ? { y: this.out.apply(o), k, v: vv, probs } : { y: this.out.apply(o), k, v: vv };
     });
-    return { y: out.y as tf.Tensor3D, cache: { k: out.k as tf.Tensor4D, v: out.v as tf.Tensor4D } };
+    const res: { y: tf.Tensor3D; cache: LayerCache; probs?: tf.Tensor4D } = { y: out.y as tf.Tensor3D, cache: { k: out.k as tf.Tensor4D, v: out.v as tf.Tensor4D } };
+    if ((out as { probs?: tf.Tensor }).probs) res.probs = (out as { probs?: tf.Tensor }).probs as tf.Tensor4D;
+    return res;
   }
 }
 
@@ -160,14 +168,16 @@ export class Block {
     this.mlp = new SwiGLU(p.scope('mlp'), cfg);
   }
 
-  apply(x: tf.Tensor3D, rope: Rope, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }, bias: tf.Tensor4D, cache?: LayerCache): { y: tf.Tensor3D; cache: LayerCache } {
+  apply(x: tf.Tensor3D, rope: Rope, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }, bias: tf.Tensor4D, cache?: LayerCache, opts: { returnProbs?: boolean } = {}): { y: tf.Tensor3D; cache: LayerCache; probs?: tf.Tensor4D } {
     const out = tf.tidy(() => {
-      const a = this.attn.apply(this.attnNorm.apply(x) as tf.Tensor3D, rope, tables, bias, cache);
+      const a = this.attn.apply(this.attnNorm.apply(x) as tf.Tensor3D, rope, tables, bias, cache, opts);
       const h = x.add(a.y);
       const y = h.add(this.mlp.apply(this.mlpNorm.apply(h)));
-      return { y, k: a.cache.k, v: a.cache.v };
+      return a.probs ? { y, k: a.cache.k, v: a.cache.v, probs: a.probs } : { y, k: a.cache.k, v: a.cache.v };
     });
-    return { y: out.y as tf.Tensor3D, cache: { k: out.k as tf.Tensor4D, v: out.v as tf.Tensor4D } };
+    const res: { y: tf.Tensor3D; cache: LayerCache; probs?: tf.Tensor4D } = { y: out.y as tf.Tensor3D, cache: { k: out.k as tf.Tensor4D, v: out.v as tf.Tensor4D } };
+    if ((out as { probs?: tf.Tensor }).probs) res.probs = (out as { probs?: tf.Tensor }).probs as tf.Tensor4D;
+    return res;
   }
 }
 
@@ -186,23 +196,29 @@ export class Decoder {
   /**
    * x [B, T, d] (embedded new tokens), positions [B, T] int32, bias [B, 1, T, S]; with a cache of
    * S − T earlier positions. Returns the final-norm hidden states [B, T, d] and, with
-   * `returnCache`, the extended cache (the caller disposes it); otherwise an empty cache.
+   * `returnCache`, the extended cache (the caller disposes it); otherwise an empty cache. With
+   * `returnAttention`, also the LAST layer's attention probabilities [B, H, T, S] (that layer then
+   * runs the plain softmax path; added for CR-Seg's attention maps, off by default).
    */
-  apply(x: tf.Tensor3D, positions: tf.Tensor2D, bias: tf.Tensor4D, cache?: KVCache, opts: { returnCache?: boolean } = {}): { hidden: tf.Tensor3D; cache: KVCache } {
+  apply(x: tf.Tensor3D, positions: tf.Tensor2D, bias: tf.Tensor4D, cache?: KVCache, opts: { returnCache?: boolean; returnAttention?: boolean } = {}): { hidden: tf.Tensor3D; cache: KVCache; attention?: tf.Tensor4D } {
     return tf.tidy(() => {
       const tables = this.rope.tables(positions);
       let h = x;
       const next: KVCache = [];
+      let attention: tf.Tensor4D | undefined;
       this.blocks.forEach((b, i) => {
-        const r = b.apply(h, this.rope, tables, bias, cache?.[i]);
+        const last = i === this.blocks.length - 1;
+        const r = b.apply(h, this.rope, tables, bias, cache?.[i], { returnProbs: !!opts.returnAttention && last });
         h = r.y;
         next.push(r.cache);
+        if (r.probs) attention = r.probs;
       });
       const hidden = this.finalNorm.apply(h) as tf.Tensor3D;
       // Without returnCache the keys/values stay inside this tidy and are freed with it.
-      const out = { hidden, cache: opts.returnCache ? next : [] };
+      const out: Record<string, unknown> = { hidden, cache: opts.returnCache ? next : [] };
+      if (attention) out.attention = attention;
       return out as unknown as tf.TensorContainer;
-    }) as unknown as { hidden: tf.Tensor3D; cache: KVCache };
+    }) as unknown as { hidden: tf.Tensor3D; cache: KVCache; attention?: tf.Tensor4D };
   }
 
   dispose(): void {
