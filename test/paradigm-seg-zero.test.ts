@@ -151,9 +151,9 @@ test('answer → mini-SAM prompt: corners ordered, coordinates clamped into the 
 test('tiny steps: a format cold-start step, then GRPO with the five rewards; the mini-SAM frozen; no leaks', () => {
   const p = tinyParadigm('seg-zero', { coldStart: { steps: 1 } }) as SegZeroParadigm;
   const sam = snapshot(p.sam.params.entries());
-  const ref = snapshot(p.ref!.params.entries());
   const pol = snapshot(p.parts().policy);
   const c = p.trainStep();
+  const cold = snapshot(p.parts().policy);
   assert.equal(c.record.cold_start, true);
   assert.ok(Number.isFinite(c.loss) && c.loss > 0);
   assert.ok(c.completions[0].completion!.toString().includes('<answer>{"bbox": ['));
@@ -164,7 +164,7 @@ test('tiny steps: a format cold-start step, then GRPO with the five rewards; the
   assert.ok('advantage' in g.completions[0] && 'rewards/seg-zero/bbox-iou' in g.completions[0]);
   assert.ok(changed(pol, snapshot(p.parts().policy)));
   assert.equal(changed(sam, snapshot(p.sam.params.entries())), false, 'the segmentation model is frozen');
-  assert.equal(changed(ref, snapshot(p.ref!.params.entries())), false, 'the reference is frozen');
+  assert.equal(changed(cold, snapshot(p.ref!.params.entries())), false, 'the reference is the cold-started policy, frozen during GRPO');
   assert.deepEqual(Object.keys(p.parts()), ['policy']);
   assertNoLeak(() => p.trainStep(), 'a Seg-Zero GRPO step');
   p.dispose();
@@ -200,4 +200,19 @@ test('answer masks: box + two points through the frozen mini-SAM equal Sam.predi
   assert.ok(Array.from(got.subarray(r * r)).every((v) => v === -50));
   tf.dispose([m, b.E, b.policyInput, b.valid]);
   p.dispose();
+});
+
+test('after the format cold start the GRPO reference is the cold-started policy (kit\'s choice)', () => {
+  const p = tinyParadigm('seg-zero', { steps: 3, coldStart: { steps: 1 } }) as unknown as { ref: { params: { entries(): [string, tf.Variable][] } }; policy: { params: { entries(): [string, tf.Variable][] } }; trainStep(): unknown; dispose(): void };
+  try {
+    const ref0 = snapshot(p.ref.params.entries());
+    p.trainStep(); // cold start: the policy moves, the reference does not
+    assert.ok(!changed(ref0, snapshot(p.ref.params.entries())), 'the cold start leaves the reference alone');
+    const cold = snapshot(p.policy.params.entries());
+    assert.ok(changed(ref0, cold), 'the cold start changed the policy');
+    p.trainStep(); // first GRPO step: the reference is the policy as the cold start left it
+    assert.ok(!changed(cold, snapshot(p.ref.params.entries())), 'reference = cold-started policy');
+  } finally {
+    p.dispose();
+  }
 });

@@ -91,7 +91,15 @@ export class SegZeroParadigm extends ParadigmBase<SegZeroTrainConfig> {
   }
 
   trainStep(): ParadigmStepReport {
-    return this.step < this.config.coldStart.steps ? this.coldStartStep() : this.grpoStep();
+    if (this.step < this.config.coldStart.steps) return this.coldStartStep();
+    // THE KIT'S CHOICE: after a format cold start the GRPO reference is the cold-started policy (the
+    // SFT-then-RL convention), not the stage-2 policy, whose KL would pull every rollout back to
+    // `<REF_POS>`. The copy is taken at the first GRPO step (idempotent on a resume there; later
+    // resumes load `ref.*` from the checkpoint).
+    if (this.ref && this.config.coldStart.steps > 0 && this.step === this.config.coldStart.steps) {
+      assignParams(this.ref.params, new Map(this.policy.params.entries()));
+    }
+    return this.grpoStep();
   }
 
   /** One supervised format step (kit's choice, see config.ts). */
