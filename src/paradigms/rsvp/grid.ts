@@ -96,7 +96,8 @@ export function stripsText(s: Strips): string {
   return `down ${s.rows.join(', ')} across ${s.cols.join(', ')}`;
 }
 
-export type StripsParse = { ok: true; strips: Strips } | { ok: false; reason: string };
+// `reason?` and `strips?` on the other branch: tslab compiles without strictNullChecks, where `p.ok ? … : p.reason` does not narrow.
+export type StripsParse = { ok: true; strips: Strips; reason?: undefined } | { ok: false; reason: string; strips?: undefined };
 
 /**
  * Parse the strips of a completion: the text inside the LAST `<answer>…</answer>` (or after the last

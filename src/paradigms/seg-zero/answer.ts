@@ -28,7 +28,8 @@ export interface SegZeroAnswer {
   points: [Point, Point];
 }
 
-export type ParseResult = { ok: true; answer: SegZeroAnswer } | { ok: false; reason: string };
+// `reason?` and `answer?` on the other branch: tslab compiles without strictNullChecks, where `p.ok ? … : p.reason` does not narrow.
+export type ParseResult = { ok: true; answer: SegZeroAnswer; reason?: undefined } | { ok: false; reason: string; answer?: undefined };
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
