@@ -82,6 +82,16 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/check-backend').CHECK_BACKEND_FLAGS,
     run: (f) => require('./commands/check-backend').checkBackendCommand(f),
   },
+  sweep: {
+    summary: 'an ablation sweep (group-size | mode | reward-coef | seg-loss | policy-size | encoder-size): stage-3 runs per grid point, evaluation, results CSV; resumable',
+    flags: () => require('./commands/sweep').SWEEP_FLAGS,
+    run: (f) => require('./commands/sweep').sweepCommand(f),
+  },
+  figures: {
+    summary: 'the paper\'s analysis figures for a CoPRS checkpoint (Fig. 3, 4, 5, 7, 8, Table 3 analogs) and the numbers behind them',
+    flags: () => require('./commands/figures').FIGURES_FLAGS,
+    run: (f) => require('./commands/figures').figuresCommand(f),
+  },
   start: {
     summary: 'the main job on the embedded default (what `npm start` runs)',
     flags: {

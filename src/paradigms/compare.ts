@@ -87,7 +87,7 @@ function subsetNumbers(subsets: Record<string, { gIoU: number; cIoU: number }> |
 }
 
 /** Train (or resume) and evaluate CoPRS; rows for its result.json. */
-async function runCoprs(dir: string, preset: string, steps: number, opts: CompareOptions, splits: readonly string[]): Promise<CompareRow[]> {
+export async function runCoprsEntry(dir: string, preset: string, steps: number, opts: CompareOptions, splits: readonly string[]): Promise<CompareRow[]> {
   const overrides = { ...((opts.overrides?.[COPRS_ENTRY] as Record<string, unknown>) ?? {}), steps };
   const config = resolveCoprsTrainConfig(preset, overrides);
   const resume = fs.existsSync(path.join(dir, 'latest', 'checkpoint.json'));
@@ -118,7 +118,7 @@ async function runCoprs(dir: string, preset: string, steps: number, opts: Compar
 }
 
 /** Train (or resume) and evaluate one registered paradigm. */
-async function runParadigm(name: string, dir: string, preset: string, steps: number, opts: CompareOptions, splits: readonly string[]): Promise<CompareRow[]> {
+export async function runParadigmEntry(name: string, dir: string, preset: string, steps: number, opts: CompareOptions, splits: readonly string[]): Promise<CompareRow[]> {
   const def = getParadigm(name);
   const resume = fs.existsSync(path.join(dir, 'latest', 'checkpoint.json'));
   const t = await trainParadigm(name, {
@@ -215,8 +215,8 @@ export async function compareParadigms(opts: CompareOptions): Promise<CompareRes
     say?.(`[compare] ${name}: ${steps} steps (${preset}) -> ${dir}`);
     const t0 = Date.now();
     const r = name === COPRS_ENTRY
-      ? await runCoprs(dir, preset, steps, { ...opts, sam, policy }, splits)
-      : await runParadigm(name, dir, preset, steps, { ...opts, sam, policy }, splits);
+      ? await runCoprsEntry(dir, preset, steps, { ...opts, sam, policy }, splits)
+      : await runParadigmEntry(name, dir, preset, steps, { ...opts, sam, policy }, splits);
     writeFileAtomic(done, `${JSON.stringify({ steps, rows: r }, null, 2)}\n`);
     rows.push(...r);
     write();
