@@ -422,6 +422,11 @@ export abstract class ParadigmBase<C extends ParadigmTrainConfig> implements Par
    * Close a step: advance the step counter and the time, and build the report (a refused update
    * becomes a skipped step, or `ParadigmNonFiniteError` with `onNonFinite: 'stop'`).
    */
+  /** The generation cap for these prompts: `maxTokens`, or what maxSeqLen leaves after the longest prompt. */
+  protected generationCap(prompts: readonly (readonly number[])[], maxTokens: number): number {
+    return Math.min(maxTokens, this.policy.config.maxSeqLen - Math.max(...prompts.map((p) => p.length)));
+  }
+
   protected finishStep(t0: number, lr: number, u: { loss: number; gradNorm: number; refused: string | null }, record: Record<string, unknown>, reward: number | null, completions: CompletionRow[]): ParadigmStepReport {
     const stepNo = this.step + 1;
     this.step = stepNo;
@@ -559,6 +564,11 @@ export function withImages<T>(p: { encode(images: Sample['image'][]): ImageBatch
 }
 
 /** Mean and unbiased std (TRL's logging convention). */
+/** TRL's completion-length columns of a step record. */
+export function completionLengthStats(lens: readonly number[]): Record<string, number> {
+  return { 'completions/mean_length': meanStd(lens).mean, 'completions/min_length': Math.min(...lens), 'completions/max_length': Math.max(...lens) };
+}
+
 export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   if (xs.length === 0) return { mean: NaN, std: NaN };
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;

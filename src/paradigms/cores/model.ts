@@ -32,7 +32,7 @@ import { scoreGrouped } from '../../models/policy/grouped-scoring';
 import { EOS, LOC, SEG } from '../../models/policy/tokenizer';
 import { softTargets, type ImageBatch } from '../../models/coprs/images';
 import type { CompletionRow } from '../../train/coprs/completions';
-import { ParadigmBase, encodeInstructionPrompt, meanStd, withImages, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
+import { ParadigmBase, completionLengthStats, encodeInstructionPrompt, meanStd, withImages, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
 import { NO_MASK_LOGIT, hardIoUs } from '../lisa/model';
 import type { CoresTrainConfig } from './config';
 import { buildLibrary, drawExemplarIndices, exemplarIndicesFor, exemplarText, type Exemplar } from './library';
@@ -207,7 +207,7 @@ export class CoresParadigm extends ParadigmBase<CoresTrainConfig> {
     const lens = responses.map((x) => x.length);
     const record: Record<string, unknown> = {
       'loss/ce': parts.ce, 'loss/bce': parts.bce, 'loss/dice': parts.dice, mask_iou: meanStd(parts.iou ?? []).mean, mask_iou_loc: meanStd(parts.iou0 ?? []).mean,
-      'completions/mean_length': meanStd(lens).mean, 'completions/min_length': Math.min(...lens), 'completions/max_length': Math.max(...lens),
+      ...completionLengthStats(lens),
     };
     const completions: CompletionRow[] = samples.map((s, i) => ({ step: this.step + 1, id: s.id, query: s.query, exemplar: this.library[exemplars[i][0]]?.question ?? '', completion: CORES_ANSWER, length: lens[i], mask_iou: parts.iou?.[i] ?? null, mask_iou_loc: parts.iou0?.[i] ?? null }));
     return this.finishStep(t0, lr, u, record, null, completions);
@@ -216,9 +216,8 @@ export class CoresParadigm extends ParadigmBase<CoresTrainConfig> {
   protected predictBatch(samples: Sample[], opts: { maxTokens: number }): BatchPrediction {
     const exemplars = this.inferenceExemplars(samples);
     const prompts = this.prompts(samples, exemplars);
-    const longest = Math.max(...prompts.map((p) => p.length));
-    const maxTokens = Math.min(opts.maxTokens, this.policy.config.maxSeqLen - longest);
-    if (maxTokens < 1) throw new Error(`cores.predict: the longest prompt has ${longest} tokens, leaving no room under the policy's maxSeqLen ${this.policy.config.maxSeqLen}; use fewer in-context exemplars`);
+    const maxTokens = this.generationCap(prompts, opts.maxTokens);
+    if (maxTokens < 1) throw new Error(`cores.predict: the longest prompt has ${Math.max(...prompts.map((p) => p.length))} tokens, leaving no room under the policy's maxSeqLen ${this.policy.config.maxSeqLen}; use fewer in-context exemplars`);
     const b = this.encode(samples.map((s) => s.image));
     try {
       const gen = generate(this.policy, prompts, b.policyInput, { maxTokens, temperature: 0 });

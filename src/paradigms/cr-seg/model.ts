@@ -33,7 +33,7 @@ import { ANSWER, ANSWER_END, EOS } from '../../models/policy/tokenizer';
 import type { SamPrompt } from '../../models/sam/prompts';
 import { softTargets, type ImageBatch } from '../../models/coprs/images';
 import type { CompletionRow } from '../../train/coprs/completions';
-import { ParadigmBase, encodeInstructionPrompt, meanStd, withImages, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
+import { ParadigmBase, completionLengthStats, encodeInstructionPrompt, meanStd, withImages, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
 import { hardIoUs } from '../lisa/model';
 import type { CrSegTrainConfig } from './config';
 import { attentionMap, cellCenter, mapToMaskLogits, topPoints, validCells, type MapPoint } from './attention-map';
@@ -183,7 +183,7 @@ export class CrSegParadigm extends ParadigmBase<CrSegTrainConfig> {
     const lens = responses.map((x) => x.length);
     const record: Record<string, unknown> = {
       'loss/ce': parts.ce, 'loss/bce': parts.bce, 'loss/dice': parts.dice, 'loss/attn': parts.attn, mask_iou: meanStd(parts.iou ?? []).mean,
-      'completions/mean_length': meanStd(lens).mean, 'completions/min_length': Math.min(...lens), 'completions/max_length': Math.max(...lens),
+      ...completionLengthStats(lens),
     };
     const completions: CompletionRow[] = samples.map((s, i) => ({ step: this.step + 1, id: s.id, query: s.query, completion: texts[i], length: lens[i], mask_iou: parts.iou?.[i] ?? null }));
     return this.finishStep(t0, lr, u, record, null, completions);
@@ -191,8 +191,7 @@ export class CrSegParadigm extends ParadigmBase<CrSegTrainConfig> {
 
   protected predictBatch(samples: Sample[], opts: { maxTokens: number }): BatchPrediction {
     const prompts = this.prompts(samples.map((s) => s.query));
-    const longest = Math.max(...prompts.map((p) => p.length));
-    const maxTokens = Math.min(opts.maxTokens, this.policy.config.maxSeqLen - longest);
+    const maxTokens = this.generationCap(prompts, opts.maxTokens);
     const b = this.encode(samples.map((s) => s.image));
     try {
       const gen = generate(this.policy, prompts, b.policyInput, { maxTokens, temperature: 0 });

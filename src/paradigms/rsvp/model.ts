@@ -30,7 +30,7 @@ import { maskBox, transformPrompt, type SamBox } from '../../models/sam/prompts'
 import { disposeImageBatch, softTargets, type ImageBatch } from '../../models/coprs/images';
 import type { PreprocessInfo } from '../../io/preprocess';
 import type { CompletionRow } from '../../train/coprs/completions';
-import { ParadigmBase, encodeInstructionPrompt, meanStd, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
+import { ParadigmBase, completionLengthStats, encodeInstructionPrompt, meanStd, type BatchPrediction, type ParadigmParts, type ParadigmStepReport } from '../types';
 import { hardIoUs } from '../lisa/model';
 import type { RsvpTrainConfig } from './config';
 import { boxToStrips, drawGrid, parseStrips, stripsText, stripsToBox, type Strips } from './grid';
@@ -160,7 +160,7 @@ export class RsvpParadigm extends ParadigmBase<RsvpTrainConfig> {
     const record: Record<string, unknown> = {
       'loss/ce': parts.ce, 'loss/bce': parts.bce, 'loss/dice': parts.dice, mask_iou: meanStd(parts.iou ?? []).mean,
       'strips/mean_rows': meanStd(strips.map((s) => s.rows.length)).mean, 'strips/mean_cols': meanStd(strips.map((s) => s.cols.length)).mean,
-      'completions/mean_length': meanStd(lens).mean, 'completions/min_length': Math.min(...lens), 'completions/max_length': Math.max(...lens),
+      ...completionLengthStats(lens),
     };
     const completions: CompletionRow[] = samples.map((s, i) => ({ step: this.step + 1, id: s.id, query: s.query, completion: texts[i], length: lens[i], strips: stripsText(strips[i]), mask_iou: parts.iou?.[i] ?? null }));
     return this.finishStep(t0, lr, u, record, null, completions);
@@ -168,8 +168,7 @@ export class RsvpParadigm extends ParadigmBase<RsvpTrainConfig> {
 
   protected predictBatch(samples: Sample[], opts: { maxTokens: number }): BatchPrediction {
     const prompts = this.prompts(samples.map((s) => s.query));
-    const longest = Math.max(...prompts.map((p) => p.length));
-    const maxTokens = Math.min(opts.maxTokens, this.policy.config.maxSeqLen - longest);
+    const maxTokens = this.generationCap(prompts, opts.maxTokens);
     const clean = this.encode(samples.map((s) => s.image));
     try {
       let gen: ReturnType<typeof generate>;
