@@ -2,6 +2,12 @@
 // `npm run test:notebooks`: execute every notebook under Jupyter with the tslab kernel, on copies
 // (outputs go to notebooks/_executed/, the committed notebooks are untouched), in the preset named by
 // COPRS_PRESET (default `tiny`). Fails on any cell error. Usage: run-notebooks.js [name-filter ...]
+//
+// `--publish` (`npm run notebooks:publish -- 05 06`): run in COPRS_PRESET (default `small`) with
+// static figures (COPRS_NOTEBOOK_STATIC=1: Plotly as PNG, no inlined bundle) and write the executed
+// notebook over notebooks/<name>.ipynb, so the committed notebook shows a real `small` run. Cell
+// timing metadata is dropped; `metadata.coprs` records the preset, the commit and the wall time.
+// bin/build-notebooks.js keeps these outputs as long as a cell's source is unchanged.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -60,7 +66,8 @@ function diagnose(nb) {
   return lines.join('\n') || '  (no stderr or error output in the re-run)';
 }
 
-const filters = process.argv.slice(2);
+const publish = process.argv.includes('--publish');
+const filters = process.argv.slice(2).filter((a) => a !== '--publish');
 const notebooks = fs.readdirSync(nbDir)
   .filter((f) => f.endsWith('.ipynb'))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
@@ -68,7 +75,24 @@ const notebooks = fs.readdirSync(nbDir)
 if (notebooks.length === 0) fail('no notebooks found');
 fs.mkdirSync(outDir, { recursive: true });
 
-const env = { ...process.env, COPRS_PRESET: process.env.COPRS_PRESET || 'tiny', COPRS_NOTEBOOK_RUN: '1' };
+const env = { ...process.env, COPRS_PRESET: process.env.COPRS_PRESET || (publish ? 'small' : 'tiny'), COPRS_NOTEBOOK_RUN: '1' };
+if (publish) env.COPRS_NOTEBOOK_STATIC = '1';
+
+/** Write the executed notebook over the committed one (its cells must still be the source's). */
+function publishExecuted(nb, secs) {
+  const { sameCells } = require('./build-notebooks.js');
+  const name = nb.replace(/\.ipynb$/, '');
+  const text = fs.readFileSync(path.join(nbDir, 'src', `${name}.txt`), 'utf8');
+  const executed = JSON.parse(fs.readFileSync(path.join(outDir, nb), 'utf8'));
+  if (!sameCells(executed, text)) fail(`${nb}: the executed cells differ from notebooks/src/${name}.txt; run node bin/build-notebooks.js first`);
+  for (const c of executed.cells) if (c.metadata) delete c.metadata.execution;
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
+  executed.metadata.coprs = { preset: env.COPRS_PRESET, commit: commit && dirty ? `${commit}+changes` : commit, executed: new Date().toISOString().slice(0, 10), seconds: Number(secs), backend: process.env.COPRS_BACKEND || 'auto' };
+  const json = `${JSON.stringify(executed, null, 1)}\n`;
+  fs.writeFileSync(path.join(nbDir, nb), json);
+  console.log(`  published notebooks/${nb} (${(json.length / 1024).toFixed(0)} KiB)`);
+}
 let failed = 0;
 for (const nb of notebooks) {
   const t0 = Date.now();
@@ -87,6 +111,7 @@ for (const nb of notebooks) {
     console.log(diagnose(nb));
   } else {
     console.log(`ok - ${nb} (${secs} s, preset ${env.COPRS_PRESET})`);
+    if (publish) publishExecuted(nb, secs);
   }
 }
 console.log(`${notebooks.length - failed} passed, ${failed} failed`);

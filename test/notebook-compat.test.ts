@@ -62,3 +62,32 @@ test('committed notebooks match their cell sources in notebooks/src (node bin/bu
   const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'build-notebooks.js'), '--check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });
+
+test('building a notebook keeps the outputs of unchanged cells and clears changed ones; --check compares sources only', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nbs = require(path.join(PACKAGE_ROOT, 'bin', 'build-notebooks.js')) as {
+    build(text: string, previous: unknown): string;
+    sameCells(nb: unknown, text: string): boolean;
+  };
+  const text = '#%% md\n# Title\n#%% code\nconst a = 1;\n#%% code\nconsole.log(a);\n';
+  const fresh = JSON.parse(nbs.build(text, null));
+  assert.equal(fresh.cells.length, 3);
+  assert.ok(nbs.sameCells(fresh, text));
+  // an executed copy: outputs on both code cells, notebook metadata from the publisher
+  const executed = JSON.parse(JSON.stringify(fresh));
+  executed.cells[1].outputs = [{ output_type: 'stream', name: 'stdout', text: ['x\n'] }];
+  executed.cells[1].execution_count = 1;
+  executed.cells[2].outputs = [{ output_type: 'stream', name: 'stdout', text: ['1\n'] }];
+  executed.cells[2].execution_count = 2;
+  executed.metadata.coprs = { preset: 'small' };
+  assert.ok(nbs.sameCells(executed, text), 'outputs do not make a notebook stale');
+  const edited = text.replace('console.log(a);', 'console.log(a + 1);');
+  assert.ok(!nbs.sameCells(executed, edited));
+  const rebuilt = JSON.parse(nbs.build(edited, executed));
+  assert.deepEqual(rebuilt.cells[1].outputs, executed.cells[1].outputs, 'unchanged cell keeps its output');
+  assert.equal(rebuilt.cells[1].execution_count, 1);
+  assert.deepEqual(rebuilt.cells[2].outputs, [], 'changed cell loses its output');
+  assert.equal(rebuilt.cells[2].execution_count, null);
+  assert.deepEqual(rebuilt.metadata.coprs, { preset: 'small' });
+  assert.ok(nbs.sameCells(rebuilt, edited));
+});

@@ -41,6 +41,16 @@ export function figurePath(name: string, ext: string): string {
 }
 
 let plotlyLoaded = false;
+
+/**
+ * Static figures (COPRS_NOTEBOOK_STATIC=1, set by bin/publish-notebooks.js): Plotly figures are shown
+ * as PNGs rendered through headless Chromium instead of HTML with the plotly.js bundle inlined, so a
+ * committed notebook stays small (the bundle is 3.5 MB) and renders where scripts do not run (GitHub,
+ * nbviewer). Live figures (`plotlyWithId`) are not drawn; their final state is shown by `save`.
+ */
+export function staticFigures(): boolean {
+  return process.env.COPRS_NOTEBOOK_STATIC === '1';
+}
 const saved: string[] = [];
 
 /** Every figure file written by `display` in this process, in order. */
@@ -85,7 +95,7 @@ export const display = {
   /** Show a Plotly figure in a div with a fixed `id` (for later `Plotly.extendTraces` scripts); nothing outside a notebook. */
   plotlyWithId(fig: PlotlyFigure, id: string, size: { width?: number; height?: number } = {}): boolean {
     const d = tslabDisplay();
-    if (!d) return false;
+    if (!d || staticFigures()) return false;
     d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, id, ...size }));
     plotlyLoaded = true;
     return true;
@@ -105,6 +115,15 @@ export const display = {
    */
   async plotly(fig: PlotlyFigure, opts: PlotlyOptions = {}): Promise<void> {
     const d = opts.inline === false ? null : tslabDisplay();
+    if (d && staticFigures() && chromiumAvailable()) {
+      const png = await figureToPng(fig, opts);
+      d.png(png);
+      if (!opts.save) return;
+      const file = figurePath(opts.save, '.png');
+      writeFileAtomic(file, png);
+      saved.push(file);
+      return;
+    }
     if (d) {
       d.html(figureHtml(fig, { includeBundle: !plotlyLoaded, width: opts.width, height: opts.height }));
       plotlyLoaded = true;

@@ -3,7 +3,8 @@
  * `small` preset without re-running hours of training. A finished sweep is published there with
  * `coprs sweep ... --publish data/results/ablations/<name>` (results.csv, results.json, sweep.json
  * and command.json: the command line and the wall time). `ablationResults` reads them when they
- * exist for the preset asked for, and otherwise runs the sweep (resumably) and reads its results.
+ * exist for the preset asked for, and otherwise runs the sweep (resumably) and reads its results —
+ * or, with `missing: 'skip'`, returns no rows (a published notebook shows the command instead).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -38,8 +39,11 @@ export function publishResults(sweepDir: string, dir: string, info: { command: s
 
 export interface AblationResults {
   rows: ResultRow[];
-  /** 'committed': read from data/results/ablations; 'ran': this call ran (or finished) the sweep. */
-  source: 'committed' | 'ran';
+  /**
+   * 'committed': read from data/results/ablations; 'ran': this call ran (or finished) the sweep;
+   * 'missing': nothing committed for the preset and `missing: 'skip'` was asked (rows empty).
+   */
+  source: 'committed' | 'ran' | 'missing';
   /** The results CSV read. */
   csv: string;
   /** How to regenerate them. */
@@ -52,7 +56,7 @@ export interface AblationResults {
  * The results of an ablation for a preset: the committed ones when data/results/ablations/<name>
  * holds results of that preset (and `rerun` is not set), else a sweep run into `out`.
  */
-export async function ablationResults(ablation: string, opts: Omit<SweepOptions, 'ablation' | 'out'> & { out: string; rerun?: boolean; committedDir?: string }): Promise<AblationResults> {
+export async function ablationResults(ablation: string, opts: Omit<SweepOptions, 'ablation' | 'out'> & { out: string; rerun?: boolean; committedDir?: string; missing?: 'run' | 'skip' }): Promise<AblationResults> {
   const preset = String(opts.preset) as PresetName;
   const dir = path.join(opts.committedDir ?? COMMITTED_DIR, ablation);
   const csv = path.join(dir, 'results.csv');
@@ -65,9 +69,11 @@ export async function ablationResults(ablation: string, opts: Omit<SweepOptions,
       return { rows: await readResultsCsv(csv), source: 'committed', csv: path.relative(PACKAGE_ROOT, csv), command, info };
     }
   }
-  const { rerun: _rerun, committedDir: _dir, ...sweep } = opts;
+  if (opts.missing === 'skip') return { rows: [], source: 'missing', csv: path.relative(PACKAGE_ROOT, csv), command, info: null };
+  const { rerun: _rerun, committedDir: _dir, missing: _missing, ...sweep } = opts;
   void _rerun;
   void _dir;
+  void _missing;
   const r = await runSweep({ ...sweep, ablation });
   return { rows: await readResultsCsv(r.csv), source: 'ran', csv: r.csv, command, info: null };
 }
