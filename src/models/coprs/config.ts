@@ -20,12 +20,19 @@ export interface CoprsModelConfig {
   outsideFill: number;
   /** Seed of the head's initial weights. */
   seed: number;
+  /**
+   * Departure, off by default (false = the paper): a linear probe from e_conc to the words of the
+   * response's concluding sentence (concept.ts), trained by the stage-3 `concept.weight`. Its
+   * parameters are `head.conceptProbe.*`; it does not enter the prior.
+   */
+  conceptProbe: boolean;
 }
 
 export const DEFAULT_COPRS_MODEL: CoprsModelConfig = {
   head: { heads: DEFAULT_HEATMAP_HEAD.heads, headDim: DEFAULT_HEATMAP_HEAD.headDim, upscale: DEFAULT_HEATMAP_HEAD.upscale, initBias: DEFAULT_HEATMAP_HEAD.initBias },
   outsideFill: -50,
   seed: 0,
+  conceptProbe: false,
 };
 
 /** Defaults with overrides merged in (unknown keys rejected) and checked. */

@@ -29,6 +29,7 @@ import { encodePrompt } from '../policy/prompt';
 import { samImageEncoder, type ImageEncoderLike } from '../policy/vision';
 import { Rng } from '../../util/rng';
 import { HeatmapHead } from './heatmap-head';
+import { Linear } from '../../nn/layers';
 import { conceptEmbedding } from './e-conc';
 import { disposeImageBatch, encodeImages, repeatRows, type ImageBatch } from './images';
 import type { CoprsModelConfig } from './config';
@@ -74,6 +75,8 @@ export class CoprsModel {
   /** The head's parameters (names `head.*`). */
   readonly headParams: Params;
   readonly head: HeatmapHead;
+  /** The conclusion probe e_conc → vocabulary logits (concept.ts), when `config.conceptProbe`. */
+  readonly conceptProbe: Linear | null;
 
   constructor(readonly policy: PolicyModel, readonly sam: Sam, readonly config: CoprsModelConfig) {
     if (policy.encoder.embedDim !== sam.embedDim || policy.encoder.gridSize !== sam.embedSize) {
@@ -85,6 +88,7 @@ export class CoprsModel {
     sam.params.setTrainable(false, 'imageEncoder'); // F_enc is frozen
     this.headParams = Params.create(config.seed).scope('head');
     this.head = new HeatmapHead(this.headParams, { queryDim: policy.config.dim, embedDim: sam.embedDim, ...config.head });
+    this.conceptProbe = config.conceptProbe ? new Linear(this.headParams.scope('conceptProbe'), policy.config.dim, policy.tokenizer.size) : null;
   }
 
   /** Side r of the prior and of the mask logits. */

@@ -38,8 +38,15 @@ export interface CoprsTrainConfig {
    * same warm-up, so `--mode seg` vs `combined` still differ only in the GRPO term. 0 = none.
    */
   warmup: { steps: number };
-  /** The CoPRS model's own sizes (heatmap head, −50 fill). */
+  /** The CoPRS model's own sizes (heatmap head, −50 fill, the optional conclusion probe). */
   model: CoprsModelConfig;
+  /**
+   * Departure, off by default (0 = the paper): weight of the conclusion-probe loss
+   * (src/models/coprs/concept.ts) added to the SEG side of the objective — in the warm-up and in
+   * every step of the `seg` and `combined` modes — so that e_conc names what the chain concluded.
+   * Needs `model.conceptProbe=true`.
+   */
+  concept: { weight: number };
   grpo: {
     /** Rollouts per prompt G (paper: 8; Fig. 6a: 2/4/8/16). */
     G: number;
@@ -107,20 +114,20 @@ const REWARDS = { mask: 0.7, 'format-paper': 0.3 };
 
 export const COPRS_TRAIN_PRESETS: Record<PresetName, CoprsTrainConfig> = {
   tiny: {
-    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, warmup: { steps: 0 }, model: DEFAULT_COPRS_MODEL,
+    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, warmup: { steps: 0 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 2 }, rollout: { temperature: 1, topP: 1, maxTokens: 12 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 2 }, optim: OPTIM, heldout: { seed: 7777, samples: 0, every: 0 },
     onNonFinite: 'stop', logEvery: 1, completionsEvery: 2, checkpointEvery: 2,
   },
   small: {
     // sized for `npm start`: training + evaluation of the three test splits in 15 minutes on 2 CPU cores
-    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 90, batchSize: 16, warmup: { steps: 30 }, model: DEFAULT_COPRS_MODEL,
+    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 90, batchSize: 16, warmup: { steps: 30 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 4 }, rollout: { temperature: 1, topP: 1, maxTokens: 200 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 30 }, optim: OPTIM, heldout: { seed: 7777, samples: 24, every: 45 },
     onNonFinite: 'stop', logEvery: 5, completionsEvery: 15, checkpointEvery: 15,
   },
   base: {
-    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300 }, model: DEFAULT_COPRS_MODEL,
+    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 8 }, rollout: { temperature: 1, topP: 1, maxTokens: 320 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 150 }, optim: { ...OPTIM, lr: 5e-5 }, heldout: { seed: 7777, samples: 100, every: 250 },
     onNonFinite: 'stop', logEvery: 10, completionsEvery: 100, checkpointEvery: 100,
@@ -188,6 +195,8 @@ export function validateCoprsTrainConfig(c: CoprsTrainConfig): void {
   posInt(c.completionsEvery, 'completionsEvery', 0);
   posInt(c.checkpointEvery, 'checkpointEvery');
   resolveCoprsModelConfig(c.model);
+  if (!(c.concept.weight >= 0)) fail(`concept.weight must be ≥ 0, got ${c.concept.weight}`);
+  if (c.concept.weight > 0 && !c.model.conceptProbe) fail(`concept.weight ${c.concept.weight} needs the conclusion probe: add model.conceptProbe=true (or set concept.weight=0)`);
 }
 
 /**

@@ -20,6 +20,7 @@ import { repeatRows } from '../../models/coprs/images';
 import type { CoprsTrainConfig } from './config';
 import { segLoss, segLossWeights, type SegLossWeights } from './losses';
 import { rolloutRewards } from './rewards';
+import { conceptLoss, conceptTargets } from '../../models/coprs/concept';
 import type { RolloutBatch } from './rollout';
 
 /** What the first update of a batch fixes for the later ones. */
@@ -42,6 +43,8 @@ export interface ObjectiveParts {
   dice: number;
   focal: number;
   heatmapDice: number;
+  /** The conclusion-probe loss (concept.ts), null when `concept.weight` is 0 or the mode drops the SEG side. */
+  concept: number | null;
   /** Token-mean k3 KL to the reference (null without one), clip fractions. */
   kl: number | null;
   clipLow: number;
@@ -115,6 +118,15 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
     }
     const segValue = s.total.dataSync()[0];
     if (cfg.mode !== 'rl') loss = loss.add(s.total.mul(cfg.seg.lambdaSeg)) as tf.Scalar;
+    let conceptValue: number | null = null;
+    if (cfg.mode !== 'rl' && cfg.concept.weight > 0) {
+      if (!model.conceptProbe) throw new Error('concept.weight > 0 but the model has no conclusion probe (model.conceptProbe=true)');
+      const tok = model.policy.tokenizer;
+      const { targets, has } = conceptTargets(batch.generation.ids, tok.size, tok.id('.'));
+      const lc = conceptLoss(model.conceptProbe.apply(seg.eConc) as tf.Tensor2D, tf.tensor2d(targets, [N, tok.size]), has); // e_conc N x d -> N x V
+      conceptValue = lc.dataSync()[0];
+      loss = loss.add(lc.mul(cfg.concept.weight)) as tf.Scalar;
+    }
     const mean = (t: tf.Tensor1D) => tf.tidy(() => t.mean().dataSync()[0]);
     out.value = {
       loss: loss.dataSync()[0],
@@ -124,6 +136,7 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
       dice: mean(s.dice),
       focal: mean(s.focal),
       heatmapDice: weights.lambdaHeatDice > 0 ? mean(s.heatmapDice) : 0,
+      concept: conceptValue,
       kl,
       clipLow,
       clipHigh,

@@ -1,0 +1,87 @@
+/**
+ * The conclusion probe (src/models/coprs/concept.ts), a departure that is off by default: the words
+ * of a response's concluding sentence, the loss by hand, the config check, and a stage-3 step with
+ * the probe on (it trains, logs `loss/concept`, leaks no tensors).
+ */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { prepareBackend } from '../src/backend/select';
+import { conceptLoss, conceptTargets, conclusionWords } from '../src/models/coprs/concept';
+import { CoprsModel } from '../src/models/coprs/model';
+import { resolveCoprsModelConfig } from '../src/models/coprs/config';
+import { PolicyModel } from '../src/models/policy/model';
+import { THINK, THINK_END, REF_POS, EOS } from '../src/models/policy/tokenizer';
+import { resolveCoprsTrainConfig } from '../src/train/coprs/config';
+import { CoprsTrainer } from '../src/train/coprs/trainer';
+import type { CoprsSources } from '../src/models/coprs/checkpoint';
+import { tinySam } from './coprs-fixtures';
+
+before(async () => {
+  const a = await prepareBackend('wasm');
+  assert.ok(a.ok, a.detail);
+  await tf.setBackend('wasm');
+});
+
+const P = 40; // the "." id in these hand-made responses
+
+test('conclusionWords: the distinct words of the sentence that ends at the last "." before the last <REF_POS>', () => {
+  // <think> a b . c d c . </think> <REF_POS> <eos>
+  assert.deepEqual(conclusionWords([THINK, 50, 51, P, 52, 53, 52, P, THINK_END, REF_POS, EOS], P), [52, 53]);
+  // one sentence only: from the start, control tokens left out
+  assert.deepEqual(conclusionWords([THINK, 50, 51, P, THINK_END, REF_POS], P), [50, 51]);
+  // a "." after the last <REF_POS> does not count; the sentence before it does
+  assert.deepEqual(conclusionWords([50, P, 51, 52, P, REF_POS, 53, P], P), [51, 52]);
+  assert.deepEqual(conclusionWords([THINK, 50, 51, P, THINK_END, EOS], P), [], 'no <REF_POS>: no conclusion');
+  assert.deepEqual(conclusionWords([THINK, 50, 51, THINK_END, REF_POS], P), [], 'no "." before <REF_POS>: no conclusion');
+});
+
+test('conceptTargets and conceptLoss by hand: uniform logits over 3 words, a bag of 2 → ln 3; rows without a conclusion do not count', () => {
+  const { targets, has } = conceptTargets([[20, P, 21, 22, P, REF_POS], [20, 21, REF_POS]], 41, P);
+  assert.deepEqual(has, [true, false]);
+  assert.equal(targets[21], 0.5);
+  assert.equal(targets[22], 0.5);
+  assert.equal(targets.slice(0, 41).reduce((a, b) => a + b, 0), 1);
+  assert.equal(targets.slice(41).reduce((a, b) => a + b, 0), 0);
+  const loss = conceptLoss(tf.tensor2d([[0, 0, 0], [5, -3, 2]]), tf.tensor2d([[0, 0.5, 0.5], [0, 0, 0]]), [true, false]);
+  // −(0.5·log(1/3) + 0.5·log(1/3)) = ln 3, averaged over the one row that has a conclusion
+  assert.ok(Math.abs(loss.dataSync()[0] - Math.log(3)) < 1e-6, `${loss.dataSync()[0]}`);
+  loss.dispose();
+  const none = conceptLoss(tf.tensor2d([[1, 2]]), tf.tensor2d([[0, 0]]), [false]);
+  assert.equal(none.dataSync()[0], 0);
+  none.dispose();
+});
+
+test('config: concept.weight > 0 needs model.conceptProbe; both off by default (the paper)', () => {
+  const c = resolveCoprsTrainConfig('small');
+  assert.equal(c.concept.weight, 0);
+  assert.equal(c.model.conceptProbe, false);
+  assert.throws(() => resolveCoprsTrainConfig('tiny', { concept: { weight: 1 } }), /model\.conceptProbe=true/);
+  assert.throws(() => resolveCoprsTrainConfig('tiny', { concept: { weight: -1 }, model: { conceptProbe: true } }), /concept\.weight must be ≥ 0/);
+});
+
+test('a stage-3 step with the conclusion probe: loss/concept logged, the probe and the policy train, no tensors leak; rl mode drops it', () => {
+  const sources: CoprsSources = { sam: { kind: 'stub', embedDim: 64, gridSize: 16, seed: 1 }, policy: null };
+  const build = () => {
+    const sam = tinySam(3);
+    const policy = PolicyModel.create('tiny', { embedDim: sam.embedDim, gridSize: sam.embedSize }, { seed: 3 });
+    return new CoprsModel(policy, sam, resolveCoprsModelConfig({ seed: 3, conceptProbe: true }));
+  };
+  const model = build();
+  assert.ok(model.conceptProbe);
+  assert.ok(model.partParams('heatmapHead').some(([n]) => n === 'head.conceptProbe.w'), 'the probe is in the head group (checkpoint name head.conceptProbe.*)');
+  const t = new CoprsTrainer(resolveCoprsTrainConfig('tiny', { warmup: { steps: 1 }, concept: { weight: 1 }, model: { conceptProbe: true } }), model, sources);
+  const probe = Array.from(model.conceptProbe!.w.dataSync());
+  const w = t.trainStep(); // warm-up step: ground-truth chains, each with a conclusion
+  assert.ok(Number.isFinite(w.record['loss/concept'] as number) && (w.record['loss/concept'] as number) > 0, `loss/concept ${w.record['loss/concept']}`);
+  assert.ok(Array.from(model.conceptProbe!.w.dataSync()).some((v, i) => v !== probe[i]), 'the probe trains');
+  t.trainStep();
+  const n = tf.memory().numTensors;
+  const r = t.trainStep();
+  assert.equal(tf.memory().numTensors, n, 'a step with the probe leaves no tensors behind');
+  assert.ok(r.record['loss/concept'] === null || Number.isFinite(r.record['loss/concept'] as number));
+  t.dispose();
+  const rl = new CoprsTrainer(resolveCoprsTrainConfig('tiny', { mode: 'rl', concept: { weight: 1 }, model: { conceptProbe: true } }), build(), sources);
+  assert.equal(rl.trainStep().record['loss/concept'], null, 'rl mode has no SEG side, so no probe loss');
+  rl.dispose();
+});
