@@ -15,6 +15,14 @@ export interface CoprsModelConfig {
     upscale: number;
     /** Initial bias of the last fusion conv (−1.8: sigmoid ≈ 0.14 everywhere at the start). */
     initBias: number;
+    /**
+     * Departure, off by default (false = the paper's K = Conv1x1(E)): the keys also read each
+     * embedding cell's mean colour (3 channels from the policy's pixel side channel), K =
+     * Conv1x1([E, colour]). The mini-SAM embedding carries little colour; with an oracle query the
+     * head picks the target over another object in 0.887 of refshapes val scenes from E and 0.969
+     * from [E, colour] (tools/head-oracle.ts).
+     */
+    colorKeys: boolean;
   };
   /** Logit written into the prior outside the valid (unpadded) region before it enters the prompt encoder (−50). */
   outsideFill: number;
@@ -29,7 +37,7 @@ export interface CoprsModelConfig {
 }
 
 export const DEFAULT_COPRS_MODEL: CoprsModelConfig = {
-  head: { heads: DEFAULT_HEATMAP_HEAD.heads, headDim: DEFAULT_HEATMAP_HEAD.headDim, upscale: DEFAULT_HEATMAP_HEAD.upscale, initBias: DEFAULT_HEATMAP_HEAD.initBias },
+  head: { heads: DEFAULT_HEATMAP_HEAD.heads, headDim: DEFAULT_HEATMAP_HEAD.headDim, upscale: DEFAULT_HEATMAP_HEAD.upscale, initBias: DEFAULT_HEATMAP_HEAD.initBias, colorKeys: false },
   outsideFill: -50,
   seed: 0,
   conceptProbe: false,

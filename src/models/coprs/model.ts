@@ -87,7 +87,9 @@ export class CoprsModel {
     }
     sam.params.setTrainable(false, 'imageEncoder'); // F_enc is frozen
     this.headParams = Params.create(config.seed).scope('head');
-    this.head = new HeatmapHead(this.headParams, { queryDim: policy.config.dim, embedDim: sam.embedDim, ...config.head });
+    if (config.head.colorKeys && policy.config.vision.pixelPool === 0) throw new Error('CoPRS: head.colorKeys needs the policy\'s pixel side channel (vision.pixelPool > 0), which this policy does not have');
+    const { colorKeys, ...headSizes } = config.head;
+    this.head = new HeatmapHead(this.headParams, { queryDim: policy.config.dim, embedDim: sam.embedDim + (colorKeys ? 3 : 0), ...headSizes });
     this.conceptProbe = config.conceptProbe ? new Linear(this.headParams.scope('conceptProbe'), policy.config.dim, policy.tokenizer.size) : null;
   }
 
@@ -166,6 +168,17 @@ export class CoprsModel {
     }
   }
 
+  /** What the head's key projection reads: E [B, h, w, C], or [E, mean colour per cell] [B, h, w, C + 3] with `head.colorKeys`. */
+  headKeysInput(batch: ImageBatch): tf.Tensor4D {
+    if (!this.config.head.colorKeys) return batch.E;
+    return tf.tidy(() => {
+      const [B, h, w, C] = batch.E.shape;
+      const P = batch.policyInput.shape[3] - C; // pixel channels per cell (k·k·3)
+      const pixels = batch.policyInput.slice([0, 0, 0, C], [B, h, w, P]).reshape([B, h, w, P / 3, 3]); // B x h x w x k² x 3
+      return tf.concat([batch.E, pixels.mean(3)], -1) as tf.Tensor4D; // B x h x w x (C + 3)
+    });
+  }
+
   /**
    * e_conc → prior → mask for N = B·G rows over B images (differentiable). `refPosHidden` [N, d]
    * and `found` come from `score`.
@@ -176,7 +189,7 @@ export class CoprsModel {
     if (N !== B * G) throw new Error(`CoPRS.segment: ${N} rows for ${B} images × G = ${G}`);
     return tf.tidy(() => {
       const eConc = conceptEmbedding(refPosHidden, found); // N x d
-      const E = repeatRows(batch.E, G); // N x h x w x C
+      const E = repeatRows(this.headKeysInput(batch), G); // N x h x w x C (+3 with head.colorKeys)
       const prior = this.head.apply(eConc, E); // N x r x r x 1
       const valid = repeatRows(batch.valid, G); // N x r x r x 1
       const maskPrompt = tf.where(valid.greater(0.5), prior, tf.fill(prior.shape, this.config.outsideFill)); // N x r x r x 1: −50 in the padding
