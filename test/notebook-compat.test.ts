@@ -91,3 +91,21 @@ test('building a notebook keeps the outputs of unchanged cells and clears change
   assert.deepEqual(rebuilt.metadata.coprs, { preset: 'small' });
   assert.ok(nbs.sameCells(rebuilt, edited));
 });
+
+/** Notebooks that must be committed with the outputs of a `small` run (issue #5). */
+const PUBLISHED = ['05-heatmaps', '06-correlation'];
+
+test('published notebooks carry a complete small run: every code cell executed, static figures, no inlined plotly bundle', () => {
+  const fsm = require('fs') as typeof import('fs');
+  for (const name of PUBLISHED) {
+    const file = path.join(PACKAGE_ROOT, 'notebooks', `${name}.ipynb`);
+    const text = fsm.readFileSync(file, 'utf8');
+    const nb = JSON.parse(text) as { metadata: { coprs?: { preset?: string; commit?: string } }; cells: { cell_type: string; execution_count: number | null; outputs?: unknown[] }[] };
+    assert.equal(nb.metadata.coprs?.preset, 'small', `${name}: run npm run notebooks:publish -- ${name.slice(0, 2)}`);
+    const code = nb.cells.filter((c) => c.cell_type === 'code');
+    const stale = code.filter((c) => c.execution_count == null).length;
+    assert.equal(stale, 0, `${name}: ${stale} code cells have no output from the published run (their source changed): run npm run notebooks:publish -- ${name.slice(0, 2)}`);
+    assert.ok(text.length < 4e6, `${name}: ${(text.length / 1e6).toFixed(1)} MB — publish with static figures`);
+    assert.ok(!text.includes('Plotly.newPlot') || !text.includes('plotly.js v'), `${name}: the plotly.js bundle is inlined`);
+  }
+});
