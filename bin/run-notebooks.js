@@ -85,7 +85,13 @@ function publishExecuted(nb, secs) {
   const text = fs.readFileSync(path.join(nbDir, 'src', `${name}.txt`), 'utf8');
   const executed = JSON.parse(fs.readFileSync(path.join(outDir, nb), 'utf8'));
   if (!sameCells(executed, text)) fail(`${nb}: the executed cells differ from notebooks/src/${name}.txt; run node bin/build-notebooks.js first`);
-  for (const c of executed.cells) if (c.metadata) delete c.metadata.execution;
+  // tslab reports no execution counts: number the code cells in the order nbconvert ran them, so a
+  // cell whose count is null later (bin/build-notebooks.js clears changed cells) is visibly stale
+  let count = 0;
+  for (const c of executed.cells) {
+    if (c.metadata) delete c.metadata.execution;
+    if (c.cell_type === 'code') c.execution_count = ++count;
+  }
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || null;
   const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
   executed.metadata.coprs = { preset: env.COPRS_PRESET, commit: commit && dirty ? `${commit}+changes` : commit, executed: new Date().toISOString().slice(0, 10), seconds: Number(secs), backend: process.env.COPRS_BACKEND || 'auto' };
