@@ -60,7 +60,7 @@ test('config: concept.weight > 0 needs model.conceptProbe; both off by default (
   assert.throws(() => resolveCoprsTrainConfig('tiny', { concept: { weight: -1 }, model: { conceptProbe: true } }), /concept\.weight must be ≥ 0/);
 });
 
-test('a stage-3 step with the conclusion probe: loss/concept logged, the probe and the policy train, no tensors leak; rl mode drops it', () => {
+test('a stage-3 step with the conclusion probe and the warm-up NLL: both logged and summed into the loss, the probe trains, no tensors leak; rl mode drops the probe', () => {
   const sources: CoprsSources = { sam: { kind: 'stub', embedDim: 64, gridSize: 16, seed: 1 }, policy: null };
   const build = () => {
     const sam = tinySam(3);
@@ -70,12 +70,18 @@ test('a stage-3 step with the conclusion probe: loss/concept logged, the probe a
   const model = build();
   assert.ok(model.conceptProbe);
   assert.ok(model.partParams('heatmapHead').some(([n]) => n === 'head.conceptProbe.w'), 'the probe is in the head group (checkpoint name head.conceptProbe.*)');
-  const t = new CoprsTrainer(resolveCoprsTrainConfig('tiny', { warmup: { steps: 1 }, concept: { weight: 1 }, model: { conceptProbe: true } }), model, sources);
+  const t = new CoprsTrainer(resolveCoprsTrainConfig('tiny', { warmup: { steps: 1, lmWeight: 0.5 }, concept: { weight: 1 }, model: { conceptProbe: true } }), model, sources);
   const probe = Array.from(model.conceptProbe!.w.dataSync());
   const w = t.trainStep(); // warm-up step: ground-truth chains, each with a conclusion
   assert.ok(Number.isFinite(w.record['loss/concept'] as number) && (w.record['loss/concept'] as number) > 0, `loss/concept ${w.record['loss/concept']}`);
   assert.ok(Array.from(model.conceptProbe!.w.dataSync()).some((v, i) => v !== probe[i]), 'the probe trains');
-  t.trainStep();
+  assert.ok((w.record['loss/lm'] as number) > 0, `warm-up NLL of the ground-truth chains is logged: ${w.record['loss/lm']}`);
+  // the logged loss is the sum of its parts: λ_SEG·L_SEG + concept + 0.5·NLL
+  const c = t.config;
+  const sum = c.seg.lambdaSeg * (w.record['loss/seg'] as number) + (w.record['loss/concept'] as number) + 0.5 * (w.record['loss/lm'] as number);
+  assert.ok(Math.abs(sum - (w.record.loss as number)) < 1e-4, `${sum} vs ${w.record.loss}`);
+  const g = t.trainStep();
+  assert.equal(g.record['loss/lm'], null, 'no NLL term in a GRPO step');
   const n = tf.memory().numTensors;
   const r = t.trainStep();
   assert.equal(tf.memory().numTensors, n, 'a step with the probe leaves no tensors behind');

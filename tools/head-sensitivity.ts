@@ -40,7 +40,12 @@ export function rewriteConclusion(s: Sample, o: number): string {
   const all = (await loadSplit(dataset, split)).filter((s) => shapeWorldMeta(s).scene.objects.length > 1);
   const samples = all.slice(0, Number(nArg));
   const r = model.maskSize;
-  const acc = { t: { massT: 0, massO: 0, wins: 0, iouT: 0, iouO: 0 }, o: { massT: 0, massO: 0, wins: 0, iouT: 0, iouO: 0 }, l1: 0, n: 0 };
+  const acc = { t: { massT: 0, massO: 0, wins: 0, iouT: 0, iouO: 0 }, o: { massT: 0, massO: 0, wins: 0, iouT: 0, iouO: 0 }, l1: 0, n: 0, cosPair: 0, cosAcross: 0, nAcross: 0 };
+  const cos = (a: number[], b: number[]) => {
+    let d = 0, na = 0, nb = 0;
+    a.forEach((x, i) => { d += x * b[i]; na += x * x; nb += b[i] * b[i]; });
+    return d / Math.sqrt(na * nb);
+  };
   const iou = (a: number[][], b: number[][]) => {
     let i = 0, u = 0;
     a.forEach((row, y) => row.forEach((v, x) => { const w = b[y][x] > 0.5 ? 1 : 0; const m = v > 0.5 ? 1 : 0; i += m & w; u += m | w; }));
@@ -58,8 +63,10 @@ export function rewriteConclusion(s: Sample, o: number): string {
     const tok = model.policy.tokenizer;
     const chains = [chunk.map((s) => encodeResponse(tok, s.cot!.text)), chunk.map((s, j) => encodeResponse(tok, rewriteConclusion(s, others[j])))];
     const masks: number[][][][] = [];
+    const eConcs: number[][][] = [];
     const priors = chains.map((resp) => tf.tidy(() => {
       const lp = model.score(prompts, resp, batch, 1);
+      eConcs.push(lp.refPosHidden.arraySync() as number[][]);
       const seg = model.segment(lp.refPosHidden, lp.refPosFound, batch, 1);
       const valid = batch.valid.reshape([chunk.length, r, r]); // B x r x r x 1 -> B x r x r
       masks.push(seg.masks.greater(0).toFloat().mul(valid).arraySync() as number[][][]);
@@ -85,6 +92,8 @@ export function rewriteConclusion(s: Sample, o: number): string {
       acc.t.iouT += iou(masks[0][j], tm[j]); acc.t.iouO += iou(masks[0][j], om[j]);
       acc.o.iouT += iou(masks[1][j], tm[j]); acc.o.iouO += iou(masks[1][j], om[j]);
       acc.l1 += l1 / (r * r); acc.n++;
+      acc.cosPair += cos(eConcs[0][j], eConcs[1][j]);
+      if (j > 0) { acc.cosAcross += cos(eConcs[0][j], eConcs[0][j - 1]); acc.nAcross++; }
     });
   }
   const n = acc.n;
@@ -93,5 +102,6 @@ export function rewriteConclusion(s: Sample, o: number): string {
   console.log(`chain concludes t (ground truth): prior mass in t ${f(acc.t.massT)}, in o ${f(acc.t.massO)}, t > o in ${f(acc.t.wins)}; mask IoU with t ${f(acc.t.iouT)}, with o ${f(acc.t.iouO)}`);
   console.log(`chain concludes o (rewritten):    prior mass in t ${f(acc.o.massT)}, in o ${f(acc.o.massO)}, t > o in ${f(acc.o.wins)}; mask IoU with t ${f(acc.o.iouT)}, with o ${f(acc.o.iouO)}`);
   console.log(`mean |prior(t-chain) − prior(o-chain)| per pixel ${f(acc.l1)}`);
+  console.log(`e_conc cosine: t-chain vs o-chain of the same sample ${(acc.cosPair / n).toFixed(4)}; ground-truth chains of neighbouring samples ${(acc.cosAcross / acc.nAcross).toFixed(4)}`);
   model.dispose();
 })();

@@ -36,8 +36,10 @@ export interface CoprsTrainConfig {
    * `batchSize` samples' ground-truth chains of thought (no rollouts, no GRPO; rollout.ts
    * `teacherForcedBatch`), DESIGN §2's optional SEG warm-up of the heatmap head. Every mode gets the
    * same warm-up, so `--mode seg` vs `combined` still differ only in the GRPO term. 0 = none.
+   * `lmWeight` (0 = off): weight of the teacher-forced NLL of those chains (token mean), which keeps
+   * the policy's language while the SEG and conclusion-probe losses move it (with `concept.weight`).
    */
-  warmup: { steps: number };
+  warmup: { steps: number; lmWeight: number };
   /** The CoPRS model's own sizes (heatmap head, −50 fill, the optional conclusion probe). */
   model: CoprsModelConfig;
   /**
@@ -114,20 +116,20 @@ const REWARDS = { mask: 0.7, 'format-paper': 0.3 };
 
 export const COPRS_TRAIN_PRESETS: Record<PresetName, CoprsTrainConfig> = {
   tiny: {
-    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, warmup: { steps: 0 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
+    preset: 'tiny', mode: 'combined', seed: 0, dataSeed: 1, steps: 4, batchSize: 4, warmup: { steps: 0, lmWeight: 0 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 2 }, rollout: { temperature: 1, topP: 1, maxTokens: 12 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 2 }, optim: OPTIM, heldout: { seed: 7777, samples: 0, every: 0 },
     onNonFinite: 'stop', logEvery: 1, completionsEvery: 2, checkpointEvery: 2,
   },
   small: {
     // sized for `npm start`: training + evaluation of the three test splits in 15 minutes on 2 CPU cores
-    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 90, batchSize: 16, warmup: { steps: 30 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
+    preset: 'small', mode: 'combined', seed: 0, dataSeed: 1, steps: 90, batchSize: 16, warmup: { steps: 30, lmWeight: 0 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 4 }, rollout: { temperature: 1, topP: 1, maxTokens: 200 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 30 }, optim: OPTIM, heldout: { seed: 7777, samples: 24, every: 45 },
     onNonFinite: 'stop', logEvery: 5, completionsEvery: 15, checkpointEvery: 15,
   },
   base: {
-    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
+    preset: 'base', mode: 'combined', seed: 0, dataSeed: 1, steps: 3000, batchSize: 64, warmup: { steps: 300, lmWeight: 0 }, model: DEFAULT_COPRS_MODEL, concept: { weight: 0 },
     grpo: { ...GRPO, G: 8 }, rollout: { temperature: 1, topP: 1, maxTokens: 320 }, rewards: REWARDS,
     seg: { ...SEG_LOSS_PRESETS.paper, switchStep: 150 }, optim: { ...OPTIM, lr: 5e-5 }, heldout: { seed: 7777, samples: 100, every: 250 },
     onNonFinite: 'stop', logEvery: 10, completionsEvery: 100, checkpointEvery: 100,
@@ -195,6 +197,7 @@ export function validateCoprsTrainConfig(c: CoprsTrainConfig): void {
   posInt(c.completionsEvery, 'completionsEvery', 0);
   posInt(c.checkpointEvery, 'checkpointEvery');
   resolveCoprsModelConfig(c.model);
+  if (!(c.warmup.lmWeight >= 0)) fail(`warmup.lmWeight must be ≥ 0, got ${c.warmup.lmWeight}`);
   if (!(c.concept.weight >= 0)) fail(`concept.weight must be ≥ 0, got ${c.concept.weight}`);
   if (c.concept.weight > 0 && !c.model.conceptProbe) fail(`concept.weight ${c.concept.weight} needs the conclusion probe: add model.conceptProbe=true (or set concept.weight=0)`);
 }

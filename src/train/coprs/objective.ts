@@ -45,6 +45,8 @@ export interface ObjectiveParts {
   heatmapDice: number;
   /** The conclusion-probe loss (concept.ts), null when `concept.weight` is 0 or the mode drops the SEG side. */
   concept: number | null;
+  /** Teacher-forced NLL of the ground-truth chains (warm-up steps with `warmup.lmWeight` > 0), else null. */
+  lm: number | null;
   /** Token-mean k3 KL to the reference (null without one), clip fractions. */
   kl: number | null;
   clipLow: number;
@@ -118,6 +120,12 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
     }
     const segValue = s.total.dataSync()[0];
     if (cfg.mode !== 'rl') loss = loss.add(s.total.mul(cfg.seg.lambdaSeg)) as tf.Scalar;
+    let lmValue: number | null = null;
+    if (batch.teacherForced && cfg.warmup.lmWeight > 0) {
+      const nll = lp.logProbs.mul(lp.mask).sum().div(lp.mask.sum().maximum(1)).neg() as tf.Scalar; // token mean over N x R
+      lmValue = nll.dataSync()[0];
+      loss = loss.add(nll.mul(cfg.warmup.lmWeight)) as tf.Scalar;
+    }
     let conceptValue: number | null = null;
     if (cfg.mode !== 'rl' && cfg.concept.weight > 0) {
       if (!model.conceptProbe) throw new Error('concept.weight > 0 but the model has no conclusion probe (model.conceptProbe=true)');
@@ -137,6 +145,7 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
       focal: mean(s.focal),
       heatmapDice: weights.lambdaHeatDice > 0 ? mean(s.heatmapDice) : 0,
       concept: conceptValue,
+      lm: lmValue,
       kl,
       clipLow,
       clipHigh,

@@ -33,6 +33,8 @@ export interface RolloutBatch {
   /** Wall time of generation and of the reference pass, ms. */
   generateMs: number;
   refMs: number;
+  /** True for a SEG warm-up batch of ground-truth chains (teacherForcedBatch). */
+  teacherForced?: boolean;
 }
 
 /** Sample rollouts for `samples` (see the module comment). */
@@ -95,7 +97,7 @@ export function teacherForcedBatch(model: CoprsModel, samples: Sample[]): Rollou
       promptIndex: samples.map((_, i) => i),
       tokens: ids.reduce((n, r) => n + r.length, 0),
     };
-    return { samples, prompts, images, targets, targetValues, validValues, G: 1, generation, refLogp: null, generateMs: 0, refMs: 0 };
+    return { samples, prompts, images, targets, targetValues, validValues, G: 1, generation, refLogp: null, generateMs: 0, refMs: 0, teacherForced: true };
   } catch (e) {
     disposeImageBatch(images);
     targets?.dispose();

@@ -367,7 +367,7 @@ export async function trainCoprs(config: CoprsTrainConfig, opts: TrainCoprsOptio
       } else if (r.step % cfg.logEvery === 0 || r.step === stopAt) {
         jsonl.write({ event: 'train', ...r.record });
         const x = r.record;
-        say?.(`[coprs] step ${r.step}/${cfg.steps} reward ${fmt(x.reward)} (std ${fmt(x.reward_std)}, zero-std ${fmt(x.frac_reward_zero_std, 2)}) loss ${fmt(x.loss, 4)} bce ${fmt(x['loss/bce'])} dice ${fmt(x['loss/dice'])} focal ${fmt(x['loss/focal'])}${x['loss/concept'] != null ? ` concept ${fmt(x['loss/concept'])}` : ''} kl ${fmt(x.kl, 4)} len ${fmt(x['completions/mean_length'], 1)} |g| ${fmt(x.grad_norm, 2)} ${(r.ms / 1000).toFixed(1)} s/step`);
+        say?.(`[coprs] step ${r.step}/${cfg.steps} reward ${fmt(x.reward)} (std ${fmt(x.reward_std)}, zero-std ${fmt(x.frac_reward_zero_std, 2)}) loss ${fmt(x.loss, 4)} bce ${fmt(x['loss/bce'])} dice ${fmt(x['loss/dice'])} focal ${fmt(x['loss/focal'])}${x['loss/concept'] != null ? ` concept ${fmt(x['loss/concept'])}` : ''}${x['loss/lm'] != null ? ` lm ${fmt(x['loss/lm'])}` : ''} kl ${fmt(x.kl, 4)} len ${fmt(x['completions/mean_length'], 1)} |g| ${fmt(x.grad_norm, 2)} ${(r.ms / 1000).toFixed(1)} s/step`);
       }
       if (!r.skipped && cfg.completionsEvery > 0 && r.step % cfg.completionsEvery === 0) {
         writeCompletionsCsv(path.join(out, 'completions', `step_${pad6(r.step)}.csv`), r.completions);
