@@ -8,7 +8,10 @@
  * prior's mass (64×64) inside the target and inside another object, how often the target gets more,
  * and the prior's IoU (p > 0.5) with the target.
  *
- *   node --import tsx tools/head-oracle.ts [steps=600] [attrs=all|appearance|position] [keys=E|E+rgb]
+ * `attrs=econc:DIR` uses instead the e_conc of a CoPRS checkpoint's policy on each sample's
+ * ground-truth chain (teacher-forced, cached once): can a head trained long enough read THAT query?
+ *
+ *   node --import tsx tools/head-oracle.ts [steps=600] [attrs=all|appearance|position|econc:DIR] [keys=E|E+rgb]
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/select';
@@ -21,6 +24,9 @@ import { loadSplit } from '../src/data/shapeworld/store';
 import { shapeWorldMeta } from '../src/data/shapeworld/make-sample';
 import { SHAPES, COLORS, SIZES, POSITIONS } from '../src/data/shapeworld/vocab';
 import type { Sample } from '../src/data/sample';
+import { loadCoprs } from '../src/models/coprs/checkpoint';
+import { encodeResponse } from '../src/models/policy/prompt';
+import { disposeImageBatch } from '../src/models/coprs/images';
 
 const [stepsArg = '600', attrs = 'all', keys = 'E'] = process.argv.slice(2);
 
@@ -35,12 +41,21 @@ function oracle(s: Sample): number[] {
 
 (async () => {
   await selectBackend({ backend: 'wasm', log: null } as never);
+  const coprs = attrs.startsWith('econc:') ? loadCoprs(attrs.slice(6)).model : null;
+  /** The query rows of samples: oracle one-hots, or the checkpoint's e_conc on the ground-truth chains. */
+  const queries = (samples: Sample[]): tf.Tensor2D => {
+    if (!coprs) return tf.tensor2d(samples.map(oracle));
+    const b = coprs.encode(samples.map((s) => s.image));
+    const e = tf.tidy(() => coprs.score(coprs.prompts(samples.map((s) => s.query)), samples.map((s) => encodeResponse(coprs.policy.tokenizer, s.cot!.text)), b, 1).refPosHidden.clone());
+    disposeImageBatch(b);
+    return e;
+  };
   const sam = loadSamCheckpoint('data/checkpoints/sam-S');
   const r = sam.maskSize;
   /** E (or E + pooled RGB) [B,16,16,C'], soft targets [B,r,r,1], oracle queries [B,q]. */
   const prepare = (all: Sample[]) => {
     const parts = [];
-    for (let i = 0; i < all.length; i += 32) parts.push(prepareChunk(all.slice(i, i + 32)));
+    for (let i = 0; i < all.length; i += 32) parts.push({ ...prepareChunk(all.slice(i, i + 32)), Q: queries(all.slice(i, i + 32)) });
     const cat = <T extends tf.Tensor>(xs: T[]) => { const c = tf.concat(xs) as T; tf.dispose(xs); return c; };
     return { E: cat(parts.map((p) => p.E)), T: cat(parts.map((p) => p.T)), Q: cat(parts.map((p) => p.Q)) };
   };
@@ -53,7 +68,7 @@ function oracle(s: Sample): number[] {
       E = tf.concat([E, pooled.mul(4)], -1) as tf.Tensor4D; // B x 16 x 16 x (C + 3)
     }
     const T = softTargets(samples.map((s) => s.mask), sam.imageSize, r).expandDims(-1); // B x r x r x 1
-    return { E, T, Q: tf.tensor2d(samples.map(oracle)) };
+    return { E, T };
   });
   const train = prepare(trainStream('refshapes', { seed: 4242 }).take(960));
   const val = (await loadSplit('refshapes', 'val')).filter((s) => shapeWorldMeta(s).scene.objects.length > 1).slice(0, 160);

@@ -57,6 +57,11 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/train-coprs').TRAIN_COPRS_FLAGS,
     run: (f) => require('./commands/train-coprs').trainCoprsCommand(f),
   },
+  'train head': {
+    summary: 'head pre-training on cached e_conc (a departure for the kit\'s step budget): the heatmap head, prompt encoder and decoder of a coprs checkpoint, its policy frozen',
+    flags: () => require('./commands/train-head').TRAIN_HEAD_FLAGS,
+    run: (f) => require('./commands/train-head').trainHeadCommand(f),
+  },
   'train paradigm': {
     summary: 'train another paradigm (lisa | seg-zero | …) at the matched budget from the shipped mini-SAM and policy (src/paradigms/)',
     flags: () => require('./commands/train-paradigm').TRAIN_PARADIGM_FLAGS,
