@@ -51,7 +51,7 @@ test('cached head pre-training: cache shapes, trains head / prompt encoder / dec
   model.dispose();
 });
 
-test('CLI: coprs train head writes a coprs checkpoint that loads, with the pre-training recorded', async () => {
+test('CLI: coprs train head writes a coprs checkpoint that loads, with the pre-training recorded; coprs train coprs --init continues from it', async () => {
   const root = tmpDir('head-pretrain');
   const model = tinyCoprs();
   const sources: CoprsSources = { sam: { kind: 'stub', embedDim: 64, gridSize: 16, seed: 1 }, policy: null };
@@ -64,6 +64,13 @@ test('CLI: coprs train head writes a coprs checkpoint that loads, with the pre-t
   const loaded = loadCoprs(path.join(root, 'out'));
   assert.equal((loaded.meta.extra.headPretrain as { samples: number }).samples, 3);
   loaded.model.dispose();
+  // stage 3 continues from it: --init starts a new run from a coprs checkpoint's weights
+  const cont = runCli(['train', 'coprs', '--preset', 'tiny', '--init', path.join(root, 'out'), '--out', path.join(root, 'grpo'), '--steps', '1', '--json', '--backend', 'wasm']);
+  assert.equal(cont.code, 0, cont.stderr);
+  assert.equal(cont.json?.step, 1);
+  const both = runCli(['train', 'coprs', '--preset', 'tiny', '--init', path.join(root, 'out'), '--sam', root, '--out', path.join(root, 'y'), '--backend', 'wasm']);
+  assert.notEqual(both.code, 0);
+  assert.match(both.stderr, /--init DIR starts a new run/);
   const bad = runCli(['train', 'head', '--ckpt', path.join(root, 'ckpt'), '--out', path.join(root, 'x'), '--steps', '0', '--backend', 'wasm']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--steps must be a positive integer/);

@@ -5,13 +5,16 @@
  * (src/train/coprs/config.ts) is merged with a JSON file of overrides, then the --set pairs, then
  * --mode/--steps; unknown keys are rejected. `--sam` is the stage-1 mini-SAM (a checkpoint folder or a
  * stage-1 run folder with best/), `--policy` the stage-2 policy checkpoint trained on that
- * mini-SAM. With --resume the run continues from OUT/latest with its saved config (only --steps may
- * change it).
+ * mini-SAM. `--init DIR` starts a new run from a coprs checkpoint's weights instead (its model config
+ * kept; the reference policy is its policy). With --resume the run continues from OUT/latest with its
+ * saved config (only --steps may change it).
  */
 import { selectBackend } from '../../backend/select';
 import { parseOverrides } from '../../config/merge';
 import { COPRS_MODES, resolveCoprsTrainConfig } from '../../train/coprs/config';
 import { trainCoprs } from '../../train/coprs/trainer';
+import { loadCoprs, readCoprsConfig, type CoprsSources } from '../../models/coprs/checkpoint';
+import type { CoprsModel } from '../../models/coprs/model';
 import { FlagSpec, Flags, UsageError } from '../args';
 import { applyStepsAndSeed, configFileOverrides, presetFlag, requireOut } from '../train-flags';
 
@@ -21,6 +24,7 @@ export const TRAIN_COPRS_FLAGS: Record<string, FlagSpec> = {
   policy: { type: 'string', help: 'the stage-2 policy checkpoint folder, trained on that mini-SAM (e.g. data/checkpoints/policy-small) (required for a new run)' },
   mode: { type: 'string', help: `${COPRS_MODES.join(' | ')}: L_GRPO + λ_SEG·L_SEG, L_GRPO only, or L_SEG only (default: the preset's, combined)` },
   out: { type: 'string', help: 'output folder: the coprs checkpoint (best held-out step), log.jsonl, completions/, latest/ (required)' },
+  init: { type: 'string', help: 'start a new run from a coprs checkpoint\'s weights (policy, head, prompt encoder, decoder; e.g. after coprs train head) instead of --sam/--policy; its model config (head, probe) is kept' },
   resume: { type: 'boolean', help: 'continue from OUT/latest (weights, reference policy, optimizer, step, RNG, data stream)' },
   set: { type: 'string', help: 'config overrides key=value, several separated by commas, e.g. --set grpo.G=8,batchSize=32,seg.preset=official-code,rewards.coprs=1' },
   config: { type: 'string', help: 'JSON file of config overrides, e.g. {"grpo": {"G": 8}, "optim": {"lr": 5e-5}}' },
@@ -67,13 +71,23 @@ export async function trainCoprsCommand(flags: Flags): Promise<Record<string, un
     const extra = Object.keys(overrides).filter((k) => k !== 'steps');
     if (extra.length > 0) throw new UsageError(`--resume continues with the config saved in OUT/latest; only --steps may be given with it (got ${extra.join(', ')})`);
   }
+  if (flags.init && (flags.resume || flags.sam || flags.policy)) throw new UsageError('--init DIR starts a new run from a coprs checkpoint: give it without --resume, --sam and --policy');
+  let initModel: { model: CoprsModel; sources: CoprsSources } | undefined;
+  if (typeof flags.init === 'string') {
+    const { config: initConfig } = readCoprsConfig(flags.init);
+    overrides.model = initConfig.model; // the checkpoint's head and probe, whatever --set says
+  }
   let config;
   try {
     config = resolveCoprsTrainConfig(preset, overrides);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (!flags.resume) {
+  if (typeof flags.init === 'string') {
+    const loaded = loadCoprs(flags.init);
+    initModel = { model: loaded.model, sources: loaded.config.sources };
+  }
+  if (!flags.resume && !initModel) {
     if (!flags.sam) throw new UsageError('--sam DIR is required: the stage-1 mini-SAM checkpoint (e.g. data/checkpoints/sam-S)');
     if (!flags.policy) throw new UsageError('--policy DIR is required: the stage-2 policy checkpoint trained on that mini-SAM (e.g. data/checkpoints/policy-small)');
   }
@@ -82,6 +96,7 @@ export async function trainCoprsCommand(flags: Flags): Promise<Record<string, un
     out,
     sam: flags.sam as string | undefined,
     policy: flags.policy as string | undefined,
+    model: initModel,
     resume: !!flags.resume,
     steps: flags.steps as number | undefined,
     log: (l) => console.error(l),
