@@ -91,3 +91,36 @@ test('a stage-3 step with the conclusion probe and the warm-up NLL: both logged 
   assert.equal(rl.trainStep().record['loss/concept'], null, 'rl mode has no SEG side, so no probe loss');
   rl.dispose();
 });
+
+test('seg.rows = conclusion: L_SEG weights each row (Σ w·row / Σ w, 0 when all weights are 0); a GRPO step logs the share of rollouts concluding the target', async () => {
+  const { segLoss } = await import('../src/train/coprs/losses');
+  const cfg = resolveCoprsTrainConfig('tiny').seg;
+  assert.equal(cfg.rows, 'all', 'the paper trains on every rollout');
+  const w = { lambdaD: 1, lambdaF: 0, lambdaHeatDice: 0 };
+  const prior = tf.randomNormal([2, 4, 4], 0, 1, 'float32', 1);
+  const masks = tf.randomNormal([2, 4, 4], 0, 1, 'float32', 2);
+  const targets = tf.tensor3d([...new Array(16).fill(0).map((_, i) => (i < 5 ? 1 : 0)), ...new Array(16).fill(0).map((_, i) => (i > 9 ? 1 : 0))], [2, 4, 4]);
+  const plain = segLoss({ prior, masks, targets }, cfg, w);
+  const rows = tf.tidy(() => plain.bce.add(plain.dice).arraySync() as number[]);
+  const first = segLoss({ prior, masks, targets, rowWeights: [1, 0] }, cfg, w);
+  assert.ok(Math.abs(first.total.dataSync()[0] - rows[0]) < 1e-5);
+  const mixed = segLoss({ prior, masks, targets, rowWeights: [1, 0.5] }, cfg, w);
+  assert.ok(Math.abs(mixed.total.dataSync()[0] - (rows[0] + 0.5 * rows[1]) / 1.5) < 1e-5);
+  const none = segLoss({ prior, masks, targets, rowWeights: [0, 0] }, cfg, w);
+  assert.equal(none.total.dataSync()[0], 0);
+  assert.ok(Math.abs(plain.total.dataSync()[0] - (rows[0] + rows[1]) / 2) < 1e-5);
+  tf.dispose([prior, masks, targets, plain, first, mixed, none] as never);
+  assert.throws(() => resolveCoprsTrainConfig('tiny', { seg: { rows: 'some' } }), /seg\.rows must be "all"/);
+
+  const sources: CoprsSources = { sam: { kind: 'stub', embedDim: 64, gridSize: 16, seed: 1 }, policy: null };
+  const sam = tinySam(3);
+  const policy = PolicyModel.create('tiny', { embedDim: sam.embedDim, gridSize: sam.embedSize }, { seed: 3 });
+  const t = new CoprsTrainer(resolveCoprsTrainConfig('tiny', { warmup: { steps: 1 }, seg: { rows: 'conclusion' } }), new CoprsModel(policy, sam, resolveCoprsModelConfig({ seed: 3 })), sources);
+  assert.equal(t.trainStep().record.seg_row_share, 1, 'warm-up rows are ground-truth chains');
+  const g = t.trainStep().record.seg_row_share as number;
+  assert.ok(g >= 0 && g <= 1, `share ${g}`);
+  const n = tf.memory().numTensors;
+  t.trainStep();
+  assert.equal(tf.memory().numTensors, n);
+  t.dispose();
+});

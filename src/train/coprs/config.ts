@@ -197,6 +197,7 @@ export function validateCoprsTrainConfig(c: CoprsTrainConfig): void {
   posInt(c.completionsEvery, 'completionsEvery', 0);
   posInt(c.checkpointEvery, 'checkpointEvery');
   resolveCoprsModelConfig(c.model);
+  if (c.seg.rows !== 'all' && c.seg.rows !== 'conclusion') fail(`seg.rows must be "all" (the paper) or "conclusion", got "${c.seg.rows}"`);
   if (!(c.warmup.lmWeight >= 0)) fail(`warmup.lmWeight must be ≥ 0, got ${c.warmup.lmWeight}`);
   if (!(c.concept.weight >= 0)) fail(`concept.weight must be ≥ 0, got ${c.concept.weight}`);
   if (c.concept.weight > 0 && !c.model.conceptProbe) fail(`concept.weight ${c.concept.weight} needs the conclusion probe: add model.conceptProbe=true (or set concept.weight=0)`);

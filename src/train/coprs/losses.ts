@@ -42,12 +42,21 @@ export interface SegLossConfig {
   heatmapDiceRate: number;
   focalAlpha: number;
   focalGamma: number;
+  /**
+   * Which rollouts the SEG loss trains on. 'all' (both presets: the paper) — every rollout's prior
+   * and mask. 'conclusion' (a departure): each rollout's row is weighted by whether its chain of
+   * thought concludes the ground-truth target (the programmatic judge's logical score: 1 right, 0.5
+   * ambiguous, 0 wrong or none), so a chain that names another object is not trained to put its prior
+   * on the target anyway — which teaches the head to ignore e_conc. Warm-up rows (ground-truth
+   * chains) always count.
+   */
+  rows: 'all' | 'conclusion';
 }
 
 /** The preset values (switchStep is set by the training preset). */
 export const SEG_LOSS_PRESETS: Record<SegLossPresetName, Omit<SegLossConfig, 'switchStep'>> = {
-  paper: { preset: 'paper', lambdaSeg: 0.3, ignorePadding: true, lambdaD: 1.5, lambdaF: 0, lambdaDAfter: 3.0, lambdaFAfter: 10.0, heatmapDiceRate: 0, focalAlpha: 0.25, focalGamma: 2 },
-  'official-code': { preset: 'official-code', lambdaSeg: 0.3, ignorePadding: false, lambdaD: 0.8, lambdaF: 0, lambdaDAfter: 2.0, lambdaFAfter: 5.0, heatmapDiceRate: 1, focalAlpha: 0.25, focalGamma: 2 },
+  paper: { preset: 'paper', lambdaSeg: 0.3, ignorePadding: true, lambdaD: 1.5, lambdaF: 0, lambdaDAfter: 3.0, lambdaFAfter: 10.0, heatmapDiceRate: 0, focalAlpha: 0.25, focalGamma: 2, rows: 'all' },
+  'official-code': { preset: 'official-code', lambdaSeg: 0.3, ignorePadding: false, lambdaD: 0.8, lambdaF: 0, lambdaDAfter: 2.0, lambdaFAfter: 5.0, heatmapDiceRate: 1, focalAlpha: 0.25, focalGamma: 2, rows: 'all' },
 };
 
 export function parseSegLossPreset(v: unknown): SegLossPresetName {
@@ -78,6 +87,8 @@ export interface SegLossInputs {
   targets: tf.Tensor;
   /** 1 inside the valid region [N, r, r] (used when `ignorePadding`). */
   valid?: tf.Tensor;
+  /** Per-row weights [N] (default all 1): L_SEG = Σ w·row / Σ w, 0 when every weight is 0. */
+  rowWeights?: readonly number[];
 }
 
 export interface SegLossOutput {
@@ -104,6 +115,13 @@ export function segLoss(inp: SegLossInputs, c: Pick<SegLossConfig, 'ignorePaddin
     const heatmapDice = w.lambdaHeatDice > 0 ? diceLoss(prior, targets, { valid }) : (tf.zeros([N]) as tf.Tensor1D);
     let perRow = bce.add(dice.mul(w.lambdaD)).add(focal.mul(w.lambdaF));
     if (w.lambdaHeatDice > 0) perRow = perRow.add(heatmapDice.mul(w.lambdaHeatDice));
-    return { bce, dice, focal, heatmapDice, total: perRow.mean() as tf.Scalar } as unknown as tf.TensorContainer;
+    let total: tf.Scalar;
+    if (!inp.rowWeights) total = perRow.mean() as tf.Scalar;
+    else {
+      if (inp.rowWeights.length !== N) throw new Error(`segLoss: ${inp.rowWeights.length} row weights for ${N} rows`);
+      const wsum = inp.rowWeights.reduce((a, b) => a + b, 0);
+      total = (wsum > 0 ? perRow.mul(tf.tensor1d(inp.rowWeights as number[])).sum().div(wsum) : perRow.mul(0).sum()) as tf.Scalar;
+    }
+    return { bce, dice, focal, heatmapDice, total } as unknown as tf.TensorContainer;
   }) as unknown as SegLossOutput;
 }

@@ -53,6 +53,7 @@ export function stepRecord(step: number, lr: number, gradNorm: number, parts: Ob
     'loss/heatmap_dice': parts.heatmapDice,
     'loss/concept': parts.concept,
     'loss/lm': parts.lm,
+    seg_row_share: parts.segRowShare,
     one_minus_bce: 1 - parts.bce,
     one_minus_dice: 1 - parts.dice,
     mask_iou: mean(parts.maskIoU),

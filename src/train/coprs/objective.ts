@@ -21,6 +21,7 @@ import type { CoprsTrainConfig } from './config';
 import { segLoss, segLossWeights, type SegLossWeights } from './losses';
 import { rolloutRewards } from './rewards';
 import { conceptLoss, conceptTargets } from '../../models/coprs/concept';
+import { judgeCoT } from '../../analysis/cot-judge';
 import type { RolloutBatch } from './rollout';
 
 /** What the first update of a batch fixes for the later ones. */
@@ -30,6 +31,14 @@ export interface BatchState {
   stats?: GroupStats;
   /** Detached log-probs of the sampling policy [N, R] (kept; the trainer disposes it). */
   oldLogp?: tf.Tensor2D;
+  /** SEG row weights with `seg.rows = 'conclusion'` (the judge's logical score per rollout). */
+  segRowWeights?: number[];
+}
+
+/** Per-rollout SEG weights (see SegLossConfig.rows): 1 for ground-truth chains, else the judge's logical score. */
+export function segRowWeights(batch: RolloutBatch): number[] {
+  if (batch.teacherForced) return batch.generation.text.map(() => 1);
+  return batch.generation.text.map((text, i) => judgeCoT(text, batch.samples[Math.floor(i / batch.G)]).logical);
 }
 
 /** Plain-number parts of one update, for the log. */
@@ -47,6 +56,8 @@ export interface ObjectiveParts {
   concept: number | null;
   /** Teacher-forced NLL of the ground-truth chains (warm-up steps with `warmup.lmWeight` > 0), else null. */
   lm: number | null;
+  /** Mean SEG row weight with `seg.rows = 'conclusion'` (the share of rollouts concluding the target), else null. */
+  segRowShare: number | null;
   /** Token-mean k3 KL to the reference (null without one), clip fractions. */
   kl: number | null;
   clipLow: number;
@@ -101,7 +112,8 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
     }
     const targets = repeatRows(batch.targets, G); // N x r x r
     const valid = repeatRows(batch.images.valid, G).reshape([N, r, r]); // N x r x r
-    const s = segLoss({ prior: seg.prior, masks: seg.masks, targets, valid }, cfg.seg, weights);
+    if (cfg.seg.rows === 'conclusion' && !state.segRowWeights) state.segRowWeights = segRowWeights(batch);
+    const s = segLoss({ prior: seg.prior, masks: seg.masks, targets, valid, rowWeights: cfg.seg.rows === 'conclusion' ? state.segRowWeights : undefined }, cfg.seg, weights);
     let loss: tf.Scalar = tf.scalar(0);
     let grpoValue: number | null = null;
     let kl: number | null = null;
@@ -146,6 +158,7 @@ export function stageThreeObjective(model: CoprsModel, batch: RolloutBatch, cfg:
       heatmapDice: weights.lambdaHeatDice > 0 ? mean(s.heatmapDice) : 0,
       concept: conceptValue,
       lm: lmValue,
+      segRowShare: state.segRowWeights ? state.segRowWeights.reduce((a, b) => a + b, 0) / state.segRowWeights.length : null,
       kl,
       clipLow,
       clipHigh,
