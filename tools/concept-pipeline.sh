@@ -5,7 +5,8 @@
 #      warm-up NLL (warmup.lmWeight 1), colour keys and policy lr ×5, then 30 GRPO steps (combined);
 #   2. head pre-training on cached e_conc: 1000 steps of 32 rows from 960 training-scene samples;
 #   3. 60 more stage-3 steps from that checkpoint in mode combined, and the same in mode seg
-#      (same seed and steps): the paper's Fig. 6b comparison on a prior that follows the chain.
+#      (same seed and steps): the paper's Fig. 6b comparison on a prior that follows the chain;
+#      and combined with seg.rows=conclusion (SEG only on rollouts whose chain names the target).
 # Every model is evaluated greedily on refshapes testA/testB and reasonshapes test.
 #   bash tools/concept-pipeline.sh [OUT=runs/concept-pipeline]
 set -euo pipefail
@@ -23,5 +24,7 @@ for m in combined seg; do
   coprs train coprs --preset small --init "$OUT/head" --mode $m --set steps=60,warmup.steps=0,concept.weight=1,seg.switchStep=0,heldout.every=0,checkpointEvery=30 --out "$OUT/grpo-$m"
   evaluate "$OUT/grpo-$m"
 done
+coprs train coprs --preset small --init "$OUT/head" --mode combined --set steps=60,warmup.steps=0,concept.weight=1,seg.switchStep=0,seg.rows=conclusion,heldout.every=0,checkpointEvery=30 --out "$OUT/grpo-combined-conclusion"
+evaluate "$OUT/grpo-combined-conclusion"
 node --import tsx tools/head-sensitivity.ts data/checkpoints/coprs-small refshapes/val 96
 node --import tsx tools/head-sensitivity.ts "$OUT/head" refshapes/val 96
