@@ -229,3 +229,10 @@ test('findings: each paper claim checked against results (ties do not reproduce)
   assert.equal(ablationFinding('policy-size', sizes).reproduced, 'yes');
   assert.throws(() => ablationFinding('test-hook', [fakeRow('test-hook', 'a', 1)]), /no finding is defined for ablation "test-hook"/);
 });
+
+test('findings compare means at their printed precision: the committed small reward-coef sweep (every point 0.223, 1.0 below 0.7 in the 4th decimal) does not reproduce', async () => {
+  const rows = await readResultsCsv(path.join(__dirname, '..', 'data', 'results', 'ablations', 'reward-coef', 'results.csv'));
+  const f = ablationFinding('reward-coef', rows);
+  assert.match(f.measured, /0\.7: 0\.223, 1\.0: 0\.223/);
+  assert.equal(f.reproduced, 'no');
+});
