@@ -93,7 +93,7 @@ test('building a notebook keeps the outputs of unchanged cells and clears change
 });
 
 /** Notebooks that must be committed with the outputs of a `small` run (issue #5). */
-const PUBLISHED = ['05-heatmaps', '06-correlation', '08-reward-lab'];
+const PUBLISHED = ['05-heatmaps', '06-correlation', '07-ablations', '08-reward-lab'];
 
 test('published notebooks carry a complete small run: every code cell executed, static figures, no inlined plotly bundle', () => {
   const fsm = require('fs') as typeof import('fs');
