@@ -9,24 +9,17 @@ import * as path from 'path';
 import type { Sample } from '../data/sample';
 import { loadSplit } from '../data/shapeworld/index';
 import type { CoprsModel } from '../models/coprs/model';
-import { evaluateCoprs } from '../models/coprs/eval';
+import { evaluateCoprs, type CoprsEvalRow } from '../models/coprs/eval';
 import { predict } from '../models/coprs/predict';
 import { maskIoU } from '../metrics/iou';
 import { writeFileAtomic } from '../util/atomic';
 import { judgeCoT } from './cot-judge';
 import type { SampleView } from './sample-figure';
 
-export interface AnalysisRow {
+/** An evaluation row (id, query, prior/mask IoU, response, format, length) with its split and the judge's scores. */
+export interface AnalysisRow extends Omit<CoprsEvalRow, 'refPosFound'> {
   dataset: string;
   split: string;
-  id: string;
-  subset?: string;
-  query: string;
-  priorIoU: number;
-  maskIoU: number;
-  response: string;
-  format: number;
-  length: number;
   /** CoT-consistency score and its four dimensions (src/analysis/cot-judge.ts). */
   judge: number;
   logical: number;

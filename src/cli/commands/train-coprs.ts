@@ -83,15 +83,15 @@ export async function trainCoprsCommand(flags: Flags): Promise<Record<string, un
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (typeof flags.init === 'string') {
-    const loaded = loadCoprs(flags.init);
-    initModel = { model: loaded.model, sources: loaded.config.sources };
-  }
-  if (!flags.resume && !initModel) {
+  if (!flags.resume && !flags.init) {
     if (!flags.sam) throw new UsageError('--sam DIR is required: the stage-1 mini-SAM checkpoint (e.g. data/checkpoints/sam-S)');
     if (!flags.policy) throw new UsageError('--policy DIR is required: the stage-2 policy checkpoint trained on that mini-SAM (e.g. data/checkpoints/policy-small)');
   }
   const backend = await selectBackend({ backend: flags.backend as string | undefined });
+  if (typeof flags.init === 'string') {
+    const loaded = loadCoprs(flags.init); // after the backend is chosen: the weights live on it
+    initModel = { model: loaded.model, sources: loaded.config.sources };
+  }
   const result = await trainCoprs(config, {
     out,
     sam: flags.sam as string | undefined,

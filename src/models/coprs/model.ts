@@ -189,24 +189,34 @@ export class CoprsModel {
     if (N !== B * G) throw new Error(`CoPRS.segment: ${N} rows for ${B} images × G = ${G}`);
     return tf.tidy(() => {
       const eConc = conceptEmbedding(refPosHidden, found); // N x d
-      const E = repeatRows(this.headKeysInput(batch), G); // N x h x w x C (+3 with head.colorKeys)
-      const prior = this.head.apply(eConc, E); // N x r x r x 1
-      const valid = repeatRows(batch.valid, G); // N x r x r x 1
-      const maskPrompt = tf.where(valid.greater(0.5), prior, tf.fill(prior.shape, this.config.outsideFill)); // N x r x r x 1: −50 in the padding
-      const dense = this.sam.promptEncoder.embedMasks(maskPrompt); // N x h x w x C
-      const C = this.sam.embedDim;
-      const dec = this.sam.maskDecoder.apply({
-        imageEmbeddings: batch.E,
-        imagePe: this.sam.promptEncoder.getDensePe(),
-        sparsePromptEmbeddings: tf.zeros([N, 0, C]) as tf.Tensor3D, // no sparse prompts
-        densePromptEmbeddings: dense,
-        multimaskOutput: false,
-        imageIndex: Array.from({ length: N }, (_, i) => Math.floor(i / G)),
-      });
-      const r = this.maskSize;
-      const masks = dec.masks.reshape([N, r, r]) as tf.Tensor3D; // N x 1 x r x r -> N x r x r
+      const { prior, masks } = this.priorAndMask(eConc, this.headKeysInput(batch), batch.E, batch.valid, G);
       return { eConc, prior, masks } as unknown as tf.TensorContainer;
     }) as unknown as SegmentOutput;
+  }
+
+  /**
+   * The part of `segment` after e_conc (differentiable; call inside a tidy or a gradient): e_conc
+   * [N, d] over B images' head keys [B, h, w, C'] (`headKeysInput`), embeddings E [B, h, w, C] and
+   * valid regions [B, r, r, 1], N = B·G → prior logits [N, r, r, 1] and mask logits [N, r, r].
+   * Head pre-training (train/coprs/head-pretrain.ts) calls it on cached rows.
+   */
+  priorAndMask(eConc: tf.Tensor2D, keys: tf.Tensor4D, E: tf.Tensor4D, validRegion: tf.Tensor4D, G: number): { prior: tf.Tensor4D; masks: tf.Tensor3D } {
+    const N = eConc.shape[0];
+    const prior = this.head.apply(eConc, repeatRows(keys, G)); // N x r x r x 1
+    const valid = repeatRows(validRegion, G); // N x r x r x 1
+    const maskPrompt = tf.where(valid.greater(0.5), prior, tf.fill(prior.shape, this.config.outsideFill)); // N x r x r x 1: −50 in the padding
+    const dense = this.sam.promptEncoder.embedMasks(maskPrompt); // N x h x w x C
+    const C = this.sam.embedDim;
+    const dec = this.sam.maskDecoder.apply({
+      imageEmbeddings: E,
+      imagePe: this.sam.promptEncoder.getDensePe(),
+      sparsePromptEmbeddings: tf.zeros([N, 0, C]) as tf.Tensor3D, // no sparse prompts
+      densePromptEmbeddings: dense,
+      multimaskOutput: false,
+      imageIndex: Array.from({ length: N }, (_, i) => Math.floor(i / G)),
+    });
+    const r = this.maskSize;
+    return { prior, masks: dec.masks.reshape([N, r, r]) as tf.Tensor3D }; // N x 1 x r x r -> N x r x r
   }
 
   /**

@@ -85,20 +85,7 @@ function batchLoss(model: CoprsModel, c: HeadCache, idx: tf.Tensor1D, cfg: Coprs
   const keys = tf.gather(c.keys, idx) as tf.Tensor4D; // n x h x w x C'
   const valid = tf.gather(c.valid, idx) as tf.Tensor3D; // n x r x r
   const targets = tf.gather(c.targets, idx) as tf.Tensor3D; // n x r x r
-  const n = idx.shape[0];
-  const prior = model.head.apply(eConc, keys); // n x r x r x 1
-  const maskPrompt = tf.where(valid.expandDims(-1).greater(0.5), prior, tf.fill(prior.shape, model.config.outsideFill)); // n x r x r x 1
-  const C = model.sam.embedDim;
-  const dec = model.sam.maskDecoder.apply({
-    imageEmbeddings: E,
-    imagePe: model.sam.promptEncoder.getDensePe(),
-    sparsePromptEmbeddings: tf.zeros([n, 0, C]) as tf.Tensor3D,
-    densePromptEmbeddings: model.sam.promptEncoder.embedMasks(maskPrompt),
-    multimaskOutput: false,
-    imageIndex: Array.from({ length: n }, (_, i) => i),
-  });
-  const r = model.maskSize;
-  const masks = dec.masks.reshape([n, r, r]); // n x 1 x r x r -> n x r x r
+  const { prior, masks } = model.priorAndMask(eConc, keys, E, valid.expandDims(-1) as tf.Tensor4D, 1); // n x r x r x 1, n x r x r
   const s = segLoss({ prior, masks, targets, valid }, cfg.seg, segLossWeights(cfg.seg, 0));
   return { loss: s.total as tf.Scalar, bce: s.bce, dice: s.dice, focal: s.focal };
 }
