@@ -47,6 +47,11 @@ const COMMANDS: Record<string, Command> = {
     flags: () => require('./commands/train-sam').TRAIN_SAM_FLAGS,
     run: (f) => require('./commands/train-sam').trainSamCommand(f),
   },
+  'train vision': {
+    summary: 'stage 1b: pre-train the policy\'s vision stack (patch tower + projector) on per-token scene-graph targets, mini-SAM frozen',
+    flags: () => require('./commands/train-vision').TRAIN_VISION_FLAGS,
+    run: (f) => require('./commands/train-vision').trainVisionCommand(f),
+  },
   'train sft': {
     summary: 'stage 2: cold-start the policy on ground-truth chains of thought',
     flags: () => require('./commands/train-sft').TRAIN_SFT_FLAGS,

@@ -40,6 +40,7 @@ import { SftData, makeBatch, type SftBatch, type SftDataState } from './data';
 import { halfBatchGrads, joinLabels } from './grad-worker';
 import { PerceptionHead } from './perception';
 import { GradWorker } from './parallel';
+import { loadVisionInit } from '../vision/trainer';
 import { respreadEmbeddings } from './respread';
 
 export const HELDOUT_METRIC = 'heldout.targetAccuracy';
@@ -81,10 +82,18 @@ export interface SftHeldoutReport {
 function paramGroups(model: PolicyModel, cfg: SftConfig, aux: PerceptionHead | null): ParamGroup[] {
   const trainable = [...model.params.entries(), ...(aux ? aux.params.entries() : [])].filter(([, v]) => v.trainable);
   const decays = ([name, v]: [string, tf.Variable]): boolean => name.endsWith('.w') && v.rank === 2;
-  return [
-    { name: 'decay', vars: trainable.filter(decays), weightDecay: cfg.optim.weightDecay },
-    { name: 'noDecay', vars: trainable.filter((e) => !decays(e)), weightDecay: 0 },
+  const isVision = ([name]: [string, tf.Variable]): boolean => name.startsWith('vision.');
+  const scale = cfg.visionInit.lrScale;
+  const groups: ParamGroup[] = [
+    { name: 'decay', vars: trainable.filter((e) => decays(e) && !(isVision(e) && scale !== 1)), weightDecay: cfg.optim.weightDecay },
+    { name: 'noDecay', vars: trainable.filter((e) => !decays(e) && !(isVision(e) && scale !== 1)), weightDecay: 0 },
   ];
+  if (scale !== 1 && scale > 0) {
+    // the vision stack at its own rate (a pre-trained stack fine-tuned gently); 0 leaves it out: frozen
+    groups.push({ name: 'visionDecay', vars: trainable.filter((e) => decays(e) && isVision(e)), weightDecay: cfg.optim.weightDecay, lrScale: scale });
+    groups.push({ name: 'visionNoDecay', vars: trainable.filter((e) => !decays(e) && isVision(e)), weightDecay: 0, lrScale: scale });
+  }
+  return groups;
 }
 
 /** Teacher-forced mean cross-entropy over response tokens (call inside a gradient or tidy). */
@@ -361,6 +370,10 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
     if (!opts.encoder) throw new Error('trainSft: an encoder is required for a new run (the frozen mini-SAM)');
     if (fs.existsSync(path.join(latest, 'checkpoint.json'))) throw new Error(`${out} already holds a run (latest/); pass --resume to continue it or choose another --out`);
     trainer = new SftTrainer(config, opts.encoder.encoder, opts.encoder.source);
+    if (config.visionInit.dir) {
+      const v = loadVisionInit(trainer.model, config.visionInit.dir, opts.encoder.source);
+      log?.(`[sft] vision stack from ${config.visionInit.dir} (stage 1b step ${v.step}), learning rate ×${config.visionInit.lrScale}`);
+    }
   }
   const cfg = trainer.config;
   await trainer.startWorkers();
