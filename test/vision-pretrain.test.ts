@@ -118,3 +118,21 @@ test('train vision: checkpoint + resume; train sft --vision starts from its weig
   assert.throws(() => resolveSftConfig('tiny', { visionInit: { dir: '', lrScale: 1 } }), /visionInit.dir/);
   assert.throws(() => resolveSftConfig('tiny', { visionInit: { dir: null, lrScale: -1 } }), /visionInit.lrScale/);
 });
+
+test('CLI: coprs train vision end to end (tiny, shipped mini-SAM); train sft --vision takes it; usage errors', async () => {
+  const { runCli } = await import('./helpers/cli');
+  const root = tmp('cli');
+  const v = runCli(['train', 'vision', '--preset', 'tiny', '--sam', 'data/checkpoints/sam-S', '--out', path.join(root, 'vision'), '--json', '--backend', 'wasm']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.json?.step, 4);
+  assert.ok((v.json?.heldout as { centreColor: number }).centreColor >= 0);
+  const s = runCli(['train', 'sft', '--preset', 'tiny', '--sam', 'data/checkpoints/sam-S', '--vision', path.join(root, 'vision'), '--vision-lr', '0.5', '--steps', '1', '--out', path.join(root, 'sft'), '--json', '--backend', 'wasm']);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stderr, /vision stack from .* learning rate ×0\.5/);
+  const noSam = runCli(['train', 'vision', '--preset', 'tiny', '--out', path.join(root, 'x'), '--backend', 'wasm']);
+  assert.equal(noSam.code, 2);
+  assert.match(noSam.stderr, /--sam DIR is required/);
+  const resumeVision = runCli(['train', 'sft', '--preset', 'tiny', '--resume', '--vision', path.join(root, 'vision'), '--out', path.join(root, 'sft'), '--backend', 'wasm']);
+  assert.equal(resumeVision.code, 2);
+  assert.match(resumeVision.stderr, /only --steps may be given/);
+});
