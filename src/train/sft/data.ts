@@ -9,7 +9,7 @@
  * the current bucket plus the position in it, so a resumed run regenerates the bucket and continues
  * with exactly the batch it would have taken.
  */
-import type { Sample } from '../../data/sample';
+import type { RGBImage, Sample } from '../../data/sample';
 import { trainStream, type ShapeWorldStream, type StreamState } from '../../data/shapeworld/index';
 import { Rng, deriveSeed } from '../../util/rng';
 import { encodePrompt, encodeResponse } from '../../models/policy/prompt';
@@ -24,8 +24,12 @@ export interface SftBatch {
   responseTokens: number;
   /** Prompt + response tokens. */
   tokens: number;
-  /** Per sample, its vision tokens' [colour, shape, size] classes (perception.ts); null where a sample has no scene graph. */
+  /** Per row, the image it is trained with (its own sample's, or another row's under `listingContext`). */
+  images: RGBImage[];
+  /** Per row, its image's vision-token [colour, shape, size] classes (perception.ts); null where a sample has no scene graph. */
   tokenLabels: (Int32Array | null)[];
+  /** Rows trained with the listing as context (listing-context.ts). */
+  listedRows: number;
 }
 
 export interface SftDataState {
@@ -42,6 +46,8 @@ export interface SftDataOptions {
   reasonFraction: number;
   bucketBatches: number;
   imageTokens: number;
+  /** Share of rows trained with their listing as context and another row's image (listing-context.ts); 0 = off. */
+  listingFraction?: number;
 }
 
 /** One sample as (prompt, response) ids. */
@@ -50,19 +56,57 @@ export function encodeSample(tok: Tokenizer, s: Sample, imageTokens: number): { 
   return { prompt: encodePrompt(tok, s.query, imageTokens), response: encodeResponse(tok, s.cot.text) };
 }
 
-/** Batch of encoded samples. */
-export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number): SftBatch {
+/**
+ * Batch of encoded samples. With `listed` (row indices, listing-context.ts), those rows get their
+ * chain's listing sentence moved into the prompt and the next row's image (and its labels).
+ */
+export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number, listed: readonly number[] = []): SftBatch {
   const enc = samples.map((s) => encodeSample(tok, s, imageTokens));
-  const responseTokens = enc.reduce((n, e) => n + e.response.length, 0);
   const grid = Math.round(Math.sqrt(imageTokens));
+  const images = samples.map((s) => s.image);
+  const labels = samples.map((s) => tokenLabels(s, grid));
+  let listedRows = 0;
+  if (listed.length > 0 && samples.length > 1) {
+    const dot = tok.encode('.')[0];
+    for (const i of listed) {
+      const split = splitAtListing(enc[i].response, dot);
+      if (split == null) continue;
+      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: split.rest };
+      const j = (i + 1) % samples.length; // another scene: the listing, not the image, must carry the reasoning
+      images[i] = samples[j].image;
+      labels[i] = tokenLabels(samples[j], grid);
+      listedRows++;
+    }
+  }
+  const responseTokens = enc.reduce((n, e) => n + e.response.length, 0);
   return {
     samples,
     prompts: enc.map((e) => e.prompt),
     responses: enc.map((e) => e.response),
     responseTokens,
     tokens: responseTokens + enc.reduce((n, e) => n + e.prompt.length, 0),
-    tokenLabels: samples.map((s) => tokenLabels(s, grid)),
+    images,
+    tokenLabels: labels,
+    listedRows,
   };
+}
+
+/**
+ * Listing context (`sft.listingFraction`, a departure of the kit's stage 2; README "Listing
+ * context"). A ground-truth chain first lists the objects ("The picture shows N shapes: …."), then
+ * filters and compares them. Trained on whole chains, the from-scratch policy wrote its filter
+ * steps from the image, not from its own listing: given the ground-truth listing, the shipped
+ * policy still concluded right on only 27 of 100 refshapes val queries, keeping objects the listing
+ * does not have (`tools/listing-oracle.ts`). For a listing-context row, the response up to the end
+ * of the listing sentence moves into the prompt (no loss on it) and the row is paired with another
+ * scene's image, so the steps after the listing can only be read from the listed text.
+ * Returns null when the response has no second sentence.
+ */
+export function splitAtListing(response: readonly number[], dot: number): { listing: number[]; rest: number[] } | null {
+  let dots = 0;
+  const end = response.findIndex((id) => id === dot && ++dots === 2);
+  if (end < 0 || end === response.length - 1) return null;
+  return { listing: response.slice(0, end + 1), rest: response.slice(end + 1) };
 }
 
 export class SftData {
@@ -100,7 +144,13 @@ export class SftData {
     const enc = samples.map((s) => ({ s, ...encodeSample(this.tok, s, imageTokens) }));
     enc.sort((a, b) => a.prompt.length + a.response.length - (b.prompt.length + b.response.length) || (a.s.id < b.s.id ? -1 : 1));
     const batches: SftBatch[] = [];
-    for (let i = 0; i < bucketBatches; i++) batches.push(makeBatch(this.tok, enc.slice(i * batchSize, (i + 1) * batchSize).map((e) => e.s), imageTokens));
+    const frac = this.opts.listingFraction ?? 0;
+    const pick = new Rng(deriveSeed(this.opts.seed, 'sft-listing', this.bucket));
+    for (let i = 0; i < bucketBatches; i++) {
+      const rows = enc.slice(i * batchSize, (i + 1) * batchSize).map((e) => e.s);
+      const listed = frac > 0 ? rows.map((_, r) => r).filter(() => pick.next() < frac) : [];
+      batches.push(makeBatch(this.tok, rows, imageTokens, listed));
+    }
     return new Rng(deriveSeed(this.opts.seed, 'sft-bucket', this.bucket)).shuffle(batches);
   }
 
