@@ -25,7 +25,8 @@ import { PolicyModel } from '../../models/policy/model';
 import { Tokenizer } from '../../models/policy/tokenizer';
 import type { ImageEncoderLike } from '../../models/policy/vision';
 import { AdamW } from '../adamw';
-import { assignParams, installCheckpointFiles, loadCheckpoint, readCheckpointMeta, recoverCheckpoint, saveCheckpoint } from '../checkpoint';
+import { assignParams, installCheckpointFiles, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../checkpoint';
+import { joinLabels } from '../sft/grad-worker';
 import { JsonlLog } from '../jsonl';
 import { lrFactor } from '../schedule';
 import { deriveSeed } from '../../util/rng';
@@ -41,16 +42,8 @@ const describe = (e: EncoderSource): string => `${e.kind} ${e.dir ?? ''} ${e.sha
 
 /** Labels of a batch of samples, concatenated (covering B·N × 3, centre B·N × 4). */
 export function batchLabels(samples: Sample[], tokenGrid: number): { covering: Int32Array; centre: Int32Array } {
-  const join = (parts: Int32Array[]): Int32Array => {
-    const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
-  };
-  return { covering: join(samples.map((s) => coveringLabels(s, tokenGrid))), centre: join(samples.map((s) => centreLabels(s, tokenGrid))) };
+  // both label functions throw rather than return null, so the joins are never null
+  return { covering: joinLabels(samples.map((s) => coveringLabels(s, tokenGrid)))!, centre: joinLabels(samples.map((s) => centreLabels(s, tokenGrid)))! };
 }
 
 export interface VisionStepReport {
@@ -184,11 +177,8 @@ export class VisionPretrainer {
     try {
       const saved = meta.config as { encoder: EncoderSource };
       if (!sameEncoder(saved.encoder, this.source)) throw new Error(`vision --resume: the run trained on the encoder ${describe(saved.encoder)}, this one is ${describe(this.source)}`);
-      for (const [n, v] of this.vars) {
-        const t = tensors.get(n);
-        if (!t) throw new Error(`vision --resume: ${dir} lacks ${n}`);
-        v.assign(t);
-      }
+      assignParams(this.model.params, tensors, { prefix: 'vision' });
+      assignParams(this.readout.params, tensors);
       this.optimizer.loadState(meta.extra.optimizerStep as number, tensors);
       Object.assign(this.streams, meta.extra.streams as object);
       this.step = meta.step;
@@ -279,16 +269,15 @@ export async function trainVision(config: VisionPretrainConfig, opts: { out: str
  * the policy config's vision part and dim, and the encoder, must be the ones it was trained with.
  */
 export function loadVisionInit(model: PolicyModel, dir: string, source: EncoderSource): { step: number; sha256: string } {
-  const meta = readCheckpointMeta(dir, { kind: VISION_KIND });
-  const saved = meta.config as { model: { dim: number; vision: unknown }; encoder: EncoderSource };
-  if (saved.model.dim !== model.config.dim || JSON.stringify(saved.model.vision) !== JSON.stringify(model.config.vision)) {
-    throw new Error(`--vision ${dir}: its vision stack (dim ${saved.model.dim}, ${JSON.stringify(saved.model.vision)}) is not this policy's (dim ${model.config.dim}, ${JSON.stringify(model.config.vision)})`);
-  }
-  if (!sameEncoder(saved.encoder, source)) {
-    throw new Error(`--vision ${dir}: it was trained on the encoder ${describe(saved.encoder)}, this policy reads ${describe(source)} (its tokens would not match)`);
-  }
-  const { tensors } = loadCheckpoint(dir, { kind: VISION_KIND });
+  const { meta, tensors } = loadCheckpoint(dir, { kind: VISION_KIND });
   try {
+    const saved = meta.config as { model: { dim: number; vision: unknown }; encoder: EncoderSource };
+    if (saved.model.dim !== model.config.dim || JSON.stringify(saved.model.vision) !== JSON.stringify(model.config.vision)) {
+      throw new Error(`--vision ${dir}: its vision stack (dim ${saved.model.dim}, ${JSON.stringify(saved.model.vision)}) is not this policy's (dim ${model.config.dim}, ${JSON.stringify(model.config.vision)})`);
+    }
+    if (!sameEncoder(saved.encoder, source)) {
+      throw new Error(`--vision ${dir}: it was trained on the encoder ${describe(saved.encoder)}, this policy reads ${describe(source)} (its tokens would not match)`);
+    }
     if (model.params.entries('vision').length === 0) throw new Error('--vision: this policy has no vision stack');
     assignParams(model.params, tensors, { prefix: 'vision' });
   } finally {
