@@ -108,6 +108,17 @@ test('policy-size and encoder-size: parts per point, stage-3 config unchanged; p
   assert.deepEqual([m.size, m.steps, m.imagesPerStep], ['M', 1500, 8]);
 });
 
+test('size ablations: option sizes picks a subset in grid order; bad names say what exists', () => {
+  const ids = (a: string, sizes: unknown) => planSweep(a, 'small', { options: { sizes } }).planned.map((x) => x.point.id);
+  assert.deepEqual(ids('policy-size', 'small,tiny'), ['policy-tiny', 'policy-small']);
+  assert.deepEqual(ids('encoder-size', ['L', 'S']), ['encoder-S', 'encoder-L']);
+  assert.deepEqual(ids('encoder-size', 'M'), ['encoder-M']);
+  assert.throws(() => ids('policy-size', 'tiny,huge'), /policy-size: option sizes names "huge"; the sizes are tiny, small, base/);
+  assert.throws(() => ids('encoder-size', 'S,S'), /encoder-size: option sizes names a size twice: S, S/);
+  assert.throws(() => ids('encoder-size', ''), /encoder-size: option sizes is empty/);
+  assert.throws(() => planSweep('mode', 'small', { options: { sizes: 'S' } }), /ablation mode: unknown option "sizes"; it takes no options/);
+});
+
 test('steps, seeds and --set reach every point; warm-up and switch step scale with steps', () => {
   assert.deepEqual(budgetOverrides('small', 30), { logEvery: 1, steps: 30, warmup: { steps: 10 }, seg: { switchStep: 10 } });
   assert.deepEqual(budgetOverrides('tiny'), { logEvery: 1 });

@@ -20,6 +20,9 @@
  *   layers), each cold-started (stage 2) on the same mini-SAM S.
  * - `encoder-size` (Table 5 analog): mini-SAM S / M / L (C = 64 / 96 / 128, the ViT-B/L/H analogs),
  *   each with its own stage-2 policy of the sweep preset's size (a policy reads one frozen encoder).
+ *   Both size ablations take `--option sizes=a,b` (a subset of the grid, in grid order): the `base`
+ *   policy's stage 2 does not fit the wasm heap (4 GB) at the small budget, so on a CPU the
+ *   policy-size sweep runs `sizes=tiny,small`.
  */
 import type { PresetName } from '../config/preset';
 import type { SamSize } from '../models/sam/config';
@@ -41,6 +44,19 @@ export const SEG_LOSS_COMBOS: { id: string; label: string; lambdaD: number; lamb
   { id: 'bce-dice-focal', label: 'BCE + dice + focal (paper)', lambdaD: 1.5, lambdaF: 0, lambdaDAfter: 3, lambdaFAfter: 10 },
   { id: 'bce-dice-focal-2-5', label: 'BCE + dice + focal 2:5 (code)', lambdaD: 0.8, lambdaF: 0, lambdaDAfter: 2, lambdaFAfter: 5 },
 ];
+
+/**
+ * The sizes a size ablation runs: all of `grid`, or the subset named by option `sizes` (a string
+ * "a,b" or a list), kept in grid order. Unknown or repeated names throw.
+ */
+export function selectSizes<T extends string>(ablation: string, grid: readonly T[], option: unknown): T[] {
+  if (option === undefined) return [...grid];
+  const names = (Array.isArray(option) ? option.map(String) : String(option).split(/[,+\s]+/)).map((x) => x.trim()).filter((x) => x.length > 0);
+  if (names.length === 0) throw new Error(`${ablation}: option sizes is empty; name one or more of ${grid.join(', ')}`);
+  for (const n of names) if (!(grid as readonly string[]).includes(n)) throw new Error(`${ablation}: option sizes names "${n}"; the sizes are ${grid.join(', ')}`);
+  if (new Set(names).size !== names.length) throw new Error(`${ablation}: option sizes names a size twice: ${names.join(', ')}`);
+  return grid.filter((g) => names.includes(g));
+}
 
 /** Round away float noise (1 − 0.7 = 0.30000000000000004). */
 const r10 = (x: number) => Number(x.toFixed(10));
@@ -111,12 +127,14 @@ export const BUILTIN_ABLATIONS: Record<string, AblationDef> = {
     title: 'policy size (MLLM backbone analog)',
     paper: 'Table 4',
     axis: 'policy',
-    points: (ctx) => POLICY_SIZES.map((p) => ({ id: `policy-${p}`, label: `policy ${p}`, value: p, overrides: {}, parts: { sam: 'S', policy: p }, isDefault: p === ctx.preset })),
+    options: { sizes: `a subset of ${POLICY_SIZES.join(', ')}, comma-separated (default all; on a CPU: tiny,small — base does not fit the wasm heap)` },
+    points: (ctx) => selectSizes('policy-size', POLICY_SIZES, ctx.options.sizes).map((p) => ({ id: `policy-${p}`, label: `policy ${p}`, value: p, overrides: {}, parts: { sam: 'S', policy: p }, isDefault: p === ctx.preset })),
   },
   'encoder-size': {
     title: 'mini-SAM encoder size (vision backbone analog)',
     paper: 'Table 5',
     axis: 'mini-SAM',
-    points: () => ENCODER_SIZES.map((s) => ({ id: `encoder-${s}`, label: `mini-SAM ${s}`, value: s, overrides: {}, parts: { sam: s }, isDefault: s === 'S' })),
+    options: { sizes: `a subset of ${ENCODER_SIZES.join(', ')}, comma-separated (default all)` },
+    points: (ctx) => selectSizes('encoder-size', ENCODER_SIZES, ctx.options.sizes).map((s) => ({ id: `encoder-${s}`, label: `mini-SAM ${s}`, value: s, overrides: {}, parts: { sam: s }, isDefault: s === 'S' })),
   },
 };
