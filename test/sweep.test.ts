@@ -13,7 +13,7 @@ import { budgetOverrides, planSweep } from '../src/sweep/runner';
 import { convergence, convergenceWindow, fluctuation, samplesToConvergence } from '../src/sweep/convergence';
 import { EVAL_SPLITS, RESULT_COLUMNS, readResultsCsv, resultColumns, splitCells, writeResults, type ResultRow } from '../src/sweep/results';
 import { figGroupSize, figMode, figRewardCoef, figSegLoss, sizeTable, summarizePoints } from '../src/sweep/figures';
-import { policyPartConfig, samPartConfig } from '../src/sweep/parts';
+import { partColumns, policyPartConfig, samPartConfig } from '../src/sweep/parts';
 import { ablationFinding } from '../src/sweep/findings';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './coprs-fixtures';
@@ -217,6 +217,19 @@ test('figures and tables from rows: Fig. 6a–d specs, typed Tables 4–5 rows, 
   for (const v of Object.values(t[0])) assert.ok(['string', 'number', 'boolean'].includes(typeof v), `typed cell ${v}`);
   const e = sizeTable([fakeRow('encoder-size', 'encoder-S', 'S')], 'encoder-size');
   assert.equal(e[0]['encoder params (M)'], 0.5);
+  assert.equal(e[0]['mini-SAM val mIoU'], undefined, 'no part columns in the rows: none in the table');
+  const withParts = sizeTable([fakeRow('encoder-size', 'encoder-M', 'M', { sam_steps: 500, sam_best: 0.81234, policy_steps: 600, policy_best: 0.25 })], 'encoder-size');
+  assert.deepEqual([withParts[0]['stage-1 steps'], withParts[0]['mini-SAM val mIoU'], withParts[0]['stage-2 steps'], withParts[0]['policy held-out target acc.']], [500, 0.812, 600, 0.25]);
+});
+
+test('partColumns: each part\'s steps and best metric from its checkpoint; unreadable parts give nulls', () => {
+  const c = partColumns({ sam: 'data/checkpoints/sam-S', policy: 'data/checkpoints/policy-small' });
+  assert.equal(c.sam_steps, 1500);
+  assert.equal(c.sam_best_metric, 'val.mIoU(box,point)');
+  assert.ok(typeof c.sam_best === 'number' && c.sam_best > 0.8);
+  assert.equal(c.policy_steps, 2000);
+  assert.equal(c.policy_best_metric, 'heldout.targetAccuracy');
+  assert.deepEqual(partColumns({ sam: '/nonexistent', policy: '/nonexistent' }), { sam_steps: null, sam_best_metric: null, sam_best: null, policy_steps: null, policy_best_metric: null, policy_best: null });
 });
 
 test('findings: each paper claim checked against results (ties do not reproduce)', () => {

@@ -147,6 +147,11 @@ export function sizeTable(rows: ResultRow[], ablation: 'policy-size' | 'encoder-
     if (ablation === 'policy-size') row['policy params (M)'] = Number(((p.mean.params_policy ?? NaN) / 1e6).toFixed(3));
     else row['encoder params (M)'] = Number(((p.mean.params_image_encoder ?? NaN) / 1e6).toFixed(3));
     row['total params (M)'] = Number(((p.mean.params_total ?? NaN) / 1e6).toFixed(3));
+    // the parts' budgets and quality (partColumns), where the rows carry them
+    if (p.mean.sam_steps != null) row['stage-1 steps'] = p.mean.sam_steps;
+    if (p.mean.sam_best != null) row['mini-SAM val mIoU'] = Number(p.mean.sam_best.toFixed(3));
+    if (p.mean.policy_steps != null) row['stage-2 steps'] = p.mean.policy_steps;
+    if (p.mean.policy_best != null) row['policy held-out target acc.'] = Number(p.mean.policy_best.toFixed(3));
     for (const s of [...REF_SPLITS, 'reasonshapes_val', 'reasonshapes_test']) row[`${SPLIT_NAMES[s]} cIoU`] = c(p, s);
     row.default = p.isDefault;
     row.seeds = p.seeds;

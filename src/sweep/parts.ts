@@ -155,3 +155,24 @@ export async function ensureParts(req: PartsRequest): Promise<PartsResult> {
   }
   return { sam: samDir, policy: policyDir, samFrom, policyFrom };
 }
+
+/**
+ * What a point's parts are (results CSV columns): each part's training steps and its best
+ * validation metric as its checkpoint records it — stage 1: val mIoU (mean of box and point
+ * prompts); stage 2: held-out target accuracy (the preset's few held-out samples, a noisy number).
+ * The size ablations compare parts trained at one budget; these columns say how good each was.
+ */
+export function partColumns(parts: { sam: string; policy: string }): Record<string, number | string | null> {
+  const read = (dir: string) => {
+    try {
+      const m = readCheckpointMeta(dir);
+      const train = (m.config as { train?: { steps?: number } } | null)?.train;
+      return { steps: train?.steps ?? null, metric: m.best?.metric ?? null, value: m.best?.value ?? null };
+    } catch {
+      return { steps: null, metric: null, value: null };
+    }
+  };
+  const s = read(parts.sam);
+  const p = read(parts.policy);
+  return { sam_steps: s.steps, sam_best_metric: s.metric, sam_best: s.value, policy_steps: p.steps, policy_best_metric: p.metric, policy_best: p.value };
+}

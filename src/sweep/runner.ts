@@ -33,7 +33,7 @@ import { trainCoprs } from '../train/coprs/trainer';
 import { readCheckpointMeta } from '../train/checkpoint';
 import { writeFileAtomic } from '../util/atomic';
 import { convergenceWindow, samplesToConvergence } from './convergence';
-import { ensureParts } from './parts';
+import { ensureParts, partColumns } from './parts';
 import { getAblation, type AblationDef, type PointOutcome, type PointRunContext, type SweepPoint } from './registry';
 import { EVAL_SPLITS, splitCells, writeResults, type Cell, type ResultRow, type SplitMetrics } from './results';
 
@@ -308,7 +308,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     const pointDir = path.join(out, pp.name);
     const resultFile = path.join(pointDir, 'result.json');
     if (fs.existsSync(resultFile)) {
-      rows[i] = (JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { row: ResultRow }).row;
+      const saved = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { row: ResultRow; parts?: { sam: string; policy: string } };
+      // rows written before the part columns existed get them from the parts they recorded
+      rows[i] = saved.row.sam_best === undefined && saved.parts ? { ...saved.row, ...partColumns(saved.parts) } : saved.row;
       skipped.push(pp.name);
       continue;
     }
@@ -333,7 +335,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       stopped = true;
       continue;
     }
-    const row: ResultRow = { ...configColumns(opts.ablation, pp, preset), sam_from: parts.samFrom, policy_from: parts.policyFrom, ...outcome.columns };
+    const row: ResultRow = { ...configColumns(opts.ablation, pp, preset), sam_from: parts.samFrom, policy_from: parts.policyFrom, ...partColumns(parts), ...outcome.columns };
     for (const [d, s] of EVAL_SPLITS) Object.assign(row, splitCells(`${d}/${s}`, outcome.eval[`${d}/${s}`]));
     writeFileAtomic(resultFile, `${JSON.stringify({ row, eval: outcome.eval, config: pp.config, parts, seconds: (Date.now() - tp) / 1000 }, null, 2)}\n`);
     rows[i] = row;
