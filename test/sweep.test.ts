@@ -14,6 +14,7 @@ import { convergence, convergenceWindow, fluctuation, samplesToConvergence } fro
 import { EVAL_SPLITS, RESULT_COLUMNS, readResultsCsv, resultColumns, splitCells, writeResults, type ResultRow } from '../src/sweep/results';
 import { figGroupSize, figMode, figRewardCoef, figSegLoss, sizeTable, summarizePoints } from '../src/sweep/figures';
 import { partColumns, policyPartConfig, samPartConfig } from '../src/sweep/parts';
+import { CPU_SWEEP_SETTINGS, sweepCommandLine } from '../src/sweep/committed';
 import { ablationFinding } from '../src/sweep/findings';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './coprs-fixtures';
@@ -220,6 +221,15 @@ test('figures and tables from rows: Fig. 6a–d specs, typed Tables 4–5 rows, 
   assert.equal(e[0]['mini-SAM val mIoU'], undefined, 'no part columns in the rows: none in the table');
   const withParts = sizeTable([fakeRow('encoder-size', 'encoder-M', 'M', { sam_steps: 500, sam_best: 0.81234, policy_steps: 600, policy_best: 0.25 })], 'encoder-size');
   assert.deepEqual([withParts[0]['stage-1 steps'], withParts[0]['mini-SAM val mIoU'], withParts[0]['stage-2 steps'], withParts[0]['policy held-out target acc.']], [500, 0.812, 600, 0.25]);
+});
+
+test('sweepCommandLine: the committed small size sweeps carry their CPU settings', () => {
+  assert.match(sweepCommandLine('policy-size'), /--preset small --option sizes=tiny,small --out runs\/sweep-policy-size-small/);
+  assert.match(sweepCommandLine('encoder-size'), /--preset small --sam-steps 500 --sft-steps 600 --out/);
+  assert.equal(sweepCommandLine('mode'), 'node bin/coprs.js sweep --ablation mode --preset small --out runs/sweep-mode-small --publish data/results/ablations/mode --json');
+  assert.doesNotMatch(sweepCommandLine('policy-size', 'base'), /sizes/);
+  // the settings are valid sweep settings
+  assert.deepEqual(planSweep('policy-size', 'small', CPU_SWEEP_SETTINGS['policy-size'].opts).planned.map((p) => p.point.id), ['policy-tiny', 'policy-small']);
 });
 
 test('partColumns: each part\'s steps and best metric from its checkpoint; unreadable parts give nulls', () => {
