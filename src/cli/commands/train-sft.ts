@@ -1,6 +1,6 @@
 /**
  * `coprs train sft --preset tiny|small|base --sam DIR --out DIR [--resume] [--steps N] [--seed N]
- * [--vision DIR] [--vision-lr F] [--config FILE] [--json] [--backend B]`: stage 2, the policy cold start (src/train/sft/). The
+ * [--vision DIR] [--vision-lr F] [--init DIR] [--config FILE] [--json] [--backend B]`: stage 2, the policy cold start (src/train/sft/). The
  * preset's config (src/train/sft/config.ts) is merged with a JSON file of overrides and the flags
  * (unknown keys rejected). `--sam` names the frozen mini-SAM checkpoint (a folder with
  * checkpoint.json, or a stage-1 run folder with best/); `--sam stub` uses a random stub encoder
@@ -19,6 +19,7 @@ export const TRAIN_SFT_FLAGS: Record<string, FlagSpec> = {
   out: { type: 'string', help: 'output folder: the policy checkpoint (best held-out step), log.jsonl, latest/ (required)' },
   resume: { type: 'boolean', help: 'continue from OUT/latest (weights, optimizer, step, RNG, data streams)' },
   vision: { type: 'string', help: 'start the vision stack from a `coprs train vision` checkpoint (stage 1b) instead of from scratch' },
+  init: { type: 'string', help: 'start the whole policy from a stage-2 checkpoint (a warm restart: new optimizer and schedule; give a new dataSeed in --config)' },
   'vision-lr': { type: 'number', help: 'learning-rate factor of the vision stack (default 1; 0 freezes it)' },
   steps: { type: 'number', help: 'total optimizer steps (default: the preset\'s; with --resume, extends the run)' },
   seed: { type: 'number', help: 'seed of the initial weights and of the batch order (default 0)' },
@@ -38,7 +39,8 @@ export async function trainSftCommand(flags: Flags): Promise<Record<string, unkn
     if (flags['vision-lr'] !== undefined) vi.lrScale = flags['vision-lr'];
     overrides.visionInit = vi;
   }
-  if (flags.resume && (overrides.seed !== undefined || flags.config !== undefined || overrides.visionInit !== undefined)) {
+  if (flags.init !== undefined) overrides.policyInit = { dir: String(flags.init) };
+  if (flags.resume && (overrides.seed !== undefined || flags.config !== undefined || overrides.visionInit !== undefined || overrides.policyInit !== undefined)) {
     throw new UsageError('--resume continues with the config saved in OUT/latest; only --steps may be given with it');
   }
   const config = resolveSftConfig(preset, overrides);

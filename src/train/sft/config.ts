@@ -50,6 +50,14 @@ export interface SftConfig {
    */
   visionInit: { dir: string | null; lrScale: number };
   /**
+   * Start the whole policy from a stage-2 checkpoint (`coprs train sft --init DIR`): a policy
+   * checkpoint folder (a run's best model, or OUT/latest, whose auxiliary perception head is taken
+   * too); fresh optimizer, step 0, a new learning-rate schedule (a warm restart). Model config,
+   * vocabulary and encoder must equal this run's. null = new weights. Excludes `visionInit`; give a
+   * new `dataSeed` so the continuation sees scenes the first run did not.
+   */
+  policyInit: { dir: string | null };
+  /**
    * Share of rows trained with their chain's listing sentence as prompt context and another
    * scene's image (data.ts `splitAtListing`): the steps after the listing must then follow the
    * listed text. 0 = off (whole chains only).
@@ -89,15 +97,15 @@ const OPTIM = { lr: 2e-3, warmup: 100, minLrFactor: 0.05, weightDecay: 0.01, bet
 
 export const SFT_PRESETS: Record<PresetName, SftConfig> = {
   tiny: {
-    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3, respread: { steps: [2], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, listingFraction: 0,
+    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3, respread: { steps: [2], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
     optim: { ...OPTIM, warmup: 2 }, heldout: { seed: 7777, samples: 2, every: 0, maxTokens: 24 }, checkpointEvery: 2, logEvery: 1,
   },
   small: {
-    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3, respread: { steps: [550], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, listingFraction: 0,
+    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3, respread: { steps: [550], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
     optim: { ...OPTIM, lr: 3e-3, warmup: 50 }, heldout: { seed: 7777, samples: 16, every: 250, maxTokens: 320 }, checkpointEvery: 50, logEvery: 10,
   },
   base: {
-    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3, respread: { steps: [1500], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, listingFraction: 0,
+    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3, respread: { steps: [1500], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
     optim: { ...OPTIM, lr: 1e-3, warmup: 300 }, heldout: { seed: 7777, samples: 64, every: 500, maxTokens: 400 }, checkpointEvery: 250, logEvery: 20,
   },
 };
@@ -125,6 +133,8 @@ export function validateSftConfig(c: SftConfig): void {
   if (!(c.respread.threshold > 0 && c.respread.threshold < 1)) throw new Error(`sft.respread.threshold: expected a cosine similarity in (0, 1), got ${c.respread.threshold}`);
   if (!(c.visionInit.lrScale >= 0)) throw new Error(`sft.visionInit.lrScale: expected a factor ≥ 0 (0 freezes the vision stack), got ${c.visionInit.lrScale}`);
   if (c.visionInit.dir !== null && (typeof c.visionInit.dir !== 'string' || c.visionInit.dir === '')) throw new Error(`sft.visionInit.dir: expected a checkpoint folder or null, got ${JSON.stringify(c.visionInit.dir)}`);
+  if (c.policyInit.dir !== null && (typeof c.policyInit.dir !== 'string' || c.policyInit.dir === '')) throw new Error(`sft.policyInit.dir: expected a policy checkpoint folder or null, got ${JSON.stringify(c.policyInit.dir)}`);
+  if (c.policyInit.dir !== null && c.visionInit.dir !== null) throw new Error('sft: policyInit (--init) and visionInit (--vision) exclude each other: a policy checkpoint already holds its vision stack');
   if (!(c.listingFraction >= 0 && c.listingFraction < 1)) throw new Error(`sft.listingFraction: expected a share in [0, 1), got ${c.listingFraction}`);
   if (!(c.auxPerception >= 0)) throw new Error(`sft.auxPerception: expected a weight ≥ 0 (0 = off), got ${c.auxPerception}`);
   if (!(c.optim.lr > 0)) throw new Error(`sft.optim.lr: expected > 0, got ${c.optim.lr}`);

@@ -316,6 +316,32 @@ export class SftTrainer {
     }
   }
 
+  /**
+   * Start from a stage-2 checkpoint's weights (`sft.policyInit`, `--init DIR`): the policy, and the
+   * auxiliary perception head when the folder holds one (OUT/latest does, a best-model folder does
+   * not: the head then starts fresh). Optimizer, step and schedule stay new (a warm restart).
+   */
+  loadPolicyInit(dir: string): { step: number; aux: boolean } {
+    const { meta, tensors } = loadCheckpoint(dir, { kind: 'policy' });
+    try {
+      const saved = meta.config as PolicyCheckpointConfig | null;
+      if (!saved?.model || !saved.encoder || !saved.tokenizer) throw new Error(`--init ${dir}: the checkpoint records no model, encoder or vocabulary`);
+      if (JSON.stringify(saved.model) !== JSON.stringify(this.config.model)) {
+        throw new Error(`--init ${dir}: its policy (${JSON.stringify(saved.model)}) is not this run's (${JSON.stringify(this.config.model)}); use the same preset and model overrides`);
+      }
+      if (JSON.stringify(saved.tokenizer) !== JSON.stringify(this.model.tokenizer.toJSON())) throw new Error(`--init ${dir}: its vocabulary differs from this run's (a checkpoint of another kit version?)`);
+      const a = saved.encoder;
+      const b = this.source;
+      if (a.kind !== b.kind || a.sha256 !== b.sha256 || a.seed !== b.seed) throw new Error(`--init ${dir}: it was trained on the encoder ${a.kind} ${a.dir ?? ''} ${a.sha256?.slice(0, 12) ?? a.seed}, this run reads ${b.kind} ${b.dir ?? ''} ${b.sha256?.slice(0, 12) ?? b.seed}`);
+      assignParams(this.model.params, tensors);
+      const aux = !!this.aux && this.aux.params.entries('').every(([n]) => tensors.has(n));
+      if (aux) assignParams(this.aux!.params, tensors);
+      return { step: meta.step, aux };
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+  }
+
   dispose(): void {
     void this.worker?.close();
     this.worker = null;
@@ -375,6 +401,15 @@ export async function trainSft(config: SftConfig, opts: TrainSftOptions): Promis
     if (config.visionInit.dir) {
       const v = loadVisionInit(trainer.model, config.visionInit.dir, opts.encoder.source);
       log?.(`[sft] vision stack from ${config.visionInit.dir} (stage 1b step ${v.step}), learning rate ×${config.visionInit.lrScale}`);
+    }
+    if (config.policyInit.dir) {
+      try {
+        const p = trainer.loadPolicyInit(config.policyInit.dir);
+        log?.(`[sft] policy from ${config.policyInit.dir} (its step ${p.step}; perception head ${p.aux ? 'too' : 'new'}); new optimizer and schedule`);
+      } catch (e) {
+        trainer.dispose();
+        throw e;
+      }
     }
   }
   const cfg = trainer.config;
