@@ -16,6 +16,7 @@ import { loadCheckpoint } from '../src/train/checkpoint';
 import { JsonlLog } from '../src/train/jsonl';
 import { resolveSftConfig } from '../src/train/sft/config';
 import { SftTrainer, trainSft } from '../src/train/sft/trainer';
+import { runCli } from './helpers/cli';
 
 const source: EncoderSource = { kind: 'stub', embedDim: 64, gridSize: 16, seed: 1 };
 let encoder: StubImageEncoder;
@@ -84,4 +85,17 @@ test('policyInit errors: with --vision, an empty dir, another model size, anothe
   const t2 = new SftTrainer(resolveSftConfig('tiny'), encoder, other);
   assert.throws(() => t2.loadPolicyInit(first), /trained on the encoder stub/);
   t2.dispose();
+});
+
+test('coprs train sft --init: end to end through the CLI (1 step, stub encoder); with --resume a usage error', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sft-init-cli-'));
+  fs.rmSync(out, { recursive: true });
+  const r = runCli(['train', 'sft', '--preset', 'tiny', '--sam', 'stub', '--init', path.join(first, 'latest'), '--steps', '1', '--out', out, '--json', '--backend', 'wasm']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json?.step, 1);
+  assert.match(r.stderr, /policy from .*its step 2/);
+  const bad = runCli(['train', 'sft', '--preset', 'tiny', '--resume', '--init', first, '--out', out]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /only --steps may be given/);
+  fs.rmSync(out, { recursive: true, force: true });
 });
