@@ -380,6 +380,11 @@ test('evaluatePolicy scores generated responses (format validity, target accurac
   assert.ok(r.distinctPerGroup! >= 1 && r.distinctPerGroup! <= 3);
   assert.ok(r.formatValidity >= 0 && r.formatValidity <= 1);
   assert.equal(r.perSample!.length, 6);
+  const families = samples.slice(0, 2).map((s) => (s.meta as { family: string }).family);
+  assert.deepEqual(Object.keys(r.byFamily).sort(), [...new Set(families)].sort());
+  assert.equal(Object.values(r.byFamily).reduce((n, f) => n + f.count, 0), 2);
+  const hits = r.perSample!.filter((p) => p.correct && p.id === samples[0].id).length / 3;
+  if (families[0] !== families[1]) assert.equal(r.byFamily[families[0]].targetAccuracy, hits);
   await assert.rejects(() => evaluatePolicy(model, { samples: samples.slice(0, 1) }), /no image encoder/);
 });
 

@@ -7,6 +7,7 @@
  *   target ("So the target is the <size> <color> <shape> <position>."; `conclusionHitsTarget`).
  * - meanLength: generated tokens per response (the final `<eos>` included).
  * - distinctPerGroup (G > 1): mean number of distinct responses among each prompt's G rollouts.
+ * - bySubset / byFamily: target accuracy and format validity per subset and per query family.
  *
  * The encoder is frozen, so every image is embedded once and its G rollouts share the embedding.
  */
@@ -71,6 +72,8 @@ export interface EvaluatePolicyResult {
   distinctPerGroup?: number;
   /** Target accuracy per subset (short/long, sparse/crowded, ...). */
   bySubset: Record<string, { count: number; targetAccuracy: number; formatValidity: number }>;
+  /** Target accuracy per query family (attribute, region, superlative, relation, negation, counting, ...). */
+  byFamily: Record<string, { count: number; targetAccuracy: number; formatValidity: number }>;
   ms: number;
   perSample?: PolicySampleResult[];
 }
@@ -135,12 +138,17 @@ export async function evaluatePolicy(policy: string | PolicyBundle | PolicyModel
       await new Promise((r) => setImmediate(r));
     }
     const mean = (f: (r: PolicySampleResult) => number, rs = records) => rs.reduce((a, r) => a + f(r), 0) / Math.max(1, rs.length);
-    const bySubset: EvaluatePolicyResult['bySubset'] = {};
-    const subsetOf = new Map(samples.map((s) => [s.id, s.subset ?? '']));
-    for (const sub of new Set(samples.map((s) => s.subset ?? ''))) {
-      const rs = records.filter((r) => subsetOf.get(r.id) === sub);
-      bySubset[sub || 'all'] = { count: rs.length / G, targetAccuracy: mean((r) => (r.correct ? 1 : 0), rs), formatValidity: mean((r) => (r.format === 1 ? 1 : 0), rs) };
-    }
+    const groupBy = (key: (s: Sample) => string): EvaluatePolicyResult['bySubset'] => {
+      const out: EvaluatePolicyResult['bySubset'] = {};
+      const of = new Map(samples.map((s) => [s.id, key(s)]));
+      for (const k of new Set(of.values())) {
+        const rs = records.filter((r) => of.get(r.id) === k);
+        out[k || 'all'] = { count: rs.length / G, targetAccuracy: mean((r) => (r.correct ? 1 : 0), rs), formatValidity: mean((r) => (r.format === 1 ? 1 : 0), rs) };
+      }
+      return out;
+    };
+    const bySubset = groupBy((s) => s.subset ?? '');
+    const byFamily = groupBy((s) => shapeWorldMeta(s).family);
     const result: EvaluatePolicyResult = {
       dataset,
       split,
@@ -153,6 +161,7 @@ export async function evaluatePolicy(policy: string | PolicyBundle | PolicyModel
       meanLength: mean((r) => r.length),
       truncated,
       bySubset,
+      byFamily,
       ms: Date.now() - t0,
     };
     if (G > 1) result.distinctPerGroup = distinct / samples.length;
