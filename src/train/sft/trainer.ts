@@ -98,6 +98,10 @@ function paramGroups(model: PolicyModel, cfg: SftConfig, aux: PerceptionHead | n
   return groups;
 }
 
+/** Same frozen encoder (kind, weights hash, stub seed): what resume and --init require. */
+const sameEncoderSource = (a: EncoderSource, b: EncoderSource): boolean => a.kind === b.kind && a.sha256 === b.sha256 && a.seed === b.seed;
+const describeEncoder = (e: EncoderSource): string => `${e.kind} ${e.dir ?? ''} ${e.sha256?.slice(0, 12) ?? e.seed}`;
+
 /** Teacher-forced mean cross-entropy over response tokens (call inside a gradient or tidy). */
 export function sftLoss(model: PolicyModel, batch: SftBatch, embedding: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
@@ -285,7 +289,7 @@ export class SftTrainer {
       if (opts.encoder) {
         const a = opts.encoder.source;
         const b = saved.encoder;
-        if (a.kind !== b.kind || a.sha256 !== b.sha256 || a.seed !== b.seed) throw new Error(`sft resume: the encoder given (${a.kind} ${a.dir ?? ''} ${a.sha256?.slice(0, 12) ?? a.seed}) is not the one this run trained with (${b.kind} ${b.dir ?? ''} ${b.sha256?.slice(0, 12) ?? b.seed})`);
+        if (!sameEncoderSource(a, b)) throw new Error(`sft resume: the encoder given (${describeEncoder(a)}) is not the one this run trained with (${describeEncoder(b)})`);
         encoder = opts.encoder.encoder;
       } else {
         const e = loadEncoder(saved.encoder);
@@ -332,7 +336,7 @@ export class SftTrainer {
       if (JSON.stringify(saved.tokenizer) !== JSON.stringify(this.model.tokenizer.toJSON())) throw new Error(`--init ${dir}: its vocabulary differs from this run's (a checkpoint of another kit version?)`);
       const a = saved.encoder;
       const b = this.source;
-      if (a.kind !== b.kind || a.sha256 !== b.sha256 || a.seed !== b.seed) throw new Error(`--init ${dir}: it was trained on the encoder ${a.kind} ${a.dir ?? ''} ${a.sha256?.slice(0, 12) ?? a.seed}, this run reads ${b.kind} ${b.dir ?? ''} ${b.sha256?.slice(0, 12) ?? b.seed}`);
+      if (!sameEncoderSource(a, b)) throw new Error(`--init ${dir}: it was trained on the encoder ${describeEncoder(a)}, this run reads ${describeEncoder(b)}`);
       assignParams(this.model.params, tensors);
       const aux = !!this.aux && this.aux.params.entries('').every(([n]) => tensors.has(n));
       if (aux) assignParams(this.aux!.params, tensors);
