@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { runCli } from './helpers/cli';
 import { parseBackendRequest } from '../src/backend/select';
 import { parseFlags, UsageError } from '../src/cli/args';
+import { explainError } from '../src/cli/error-hint';
 
 test('coprs info --json: wasm chosen on this machine, with complete training kernels', () => {
   const r = runCli(['info', '--json'], { COPRS_BACKEND: '' });
@@ -90,4 +91,11 @@ test('coprs data build refuses to --out into data/shapeworld itself', () => {
   const r = runCli(['data', 'build', '--out', 'data/shapeworld']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /the output folder \(--out\) must differ from data\/shapeworld/);
+});
+
+test('a bare wasm abort ("Aborted()") gets an explanation and what to do; other messages pass unchanged', () => {
+  const m = explainError('Aborted(). Build with -sASSERTIONS for more info.');
+  assert.match(m, /^Aborted\(\)\. Build with -sASSERTIONS/);
+  assert.match(m, /4 GiB cap.*batchSize, grpo\.G.*--resume/s);
+  assert.equal(explainError('checkpoint x: no such folder'), 'checkpoint x: no such folder');
 });

@@ -4,6 +4,7 @@
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { FlagSpec, Flags, UsageError, formatHelp, parseFlags } from './args';
+import { explainError } from './error-hint';
 
 interface Command {
   summary: string;
@@ -155,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     const failed = result && (result as { ok?: unknown }).ok === false;
     return failed ? 1 : 0;
   } catch (e) {
-    console.error(`coprs ${found.name}: ${(e as Error).message}`);
+    console.error(`coprs ${found.name}: ${explainError((e as Error).message)}`);
     if (process.env.COPRS_DEBUG) console.error((e as Error).stack);
     return e instanceof UsageError ? 2 : 1;
   } finally {
