@@ -9,17 +9,19 @@
 #      and combined with seg.rows=conclusion (SEG only on rollouts whose chain names the target).
 # Every model is evaluated greedily on refshapes testA/testB and reasonshapes test.
 #   bash tools/concept-pipeline.sh [OUT=runs/concept-pipeline]      (POLICY=DIR: another stage-2 policy, default the shipped policy-small;
-#                                                                    POLICY_LR=F: the policy's lr scale in step 1, default 5)
+#                                                                    POLICY_LR=F: the policy's lr scale in step 1, default 5;
+#                                                                    BATCH=N: chains per step in step 1, default the preset's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/concept-pipeline}
 POLICY=${POLICY:-data/checkpoints/policy-small}
 POLICY_LR=${POLICY_LR:-5}
+BATCH_SET=${BATCH:+batchSize=$BATCH,}
 mkdir -p "$OUT"
 coprs() { node bin/coprs.js "$@"; }
 evaluate() { for s in refshapes/testA refshapes/testB reasonshapes/test; do coprs eval --ckpt "$1" --split $s --json 2>/dev/null | tail -1; done > "$1.eval.jsonl"; }
 coprs train coprs --preset small --sam data/checkpoints/sam-S --policy "$POLICY" --mode combined \
-  --set steps=150,warmup.steps=120,warmup.lmWeight=1,optim.lrScale.policy=$POLICY_LR,heldout.every=0,concept.weight=1,model.conceptProbe=true,model.head.colorKeys=true,checkpointEvery=30,seg.switchStep=120 \
+  --set ${BATCH_SET}steps=150,warmup.steps=120,warmup.lmWeight=1,optim.lrScale.policy=$POLICY_LR,heldout.every=0,concept.weight=1,model.conceptProbe=true,model.head.colorKeys=true,checkpointEvery=30,seg.switchStep=120 \
   --out "$OUT/stage3-concept"
 coprs train head --ckpt "$OUT/stage3-concept" --out "$OUT/head" --steps 1000 --samples 960
 evaluate "$OUT/head"
