@@ -43,7 +43,6 @@ function score(m: PolicyModel): { sum: tf.Scalar; values: Float32Array } {
     const lp = r.logProbs;
     const finite = tf.where(tf.isFinite(lp), lp, tf.zerosLike(lp));
     const out = { sum: finite.sum() as tf.Scalar, values: finite.dataSync() as Float32Array };
-    tf.keep(out.sum);
     disposeLogProbs(r);
     return out as unknown as tf.TensorContainer;
   }) as unknown as { sum: tf.Scalar; values: Float32Array };
@@ -120,7 +119,9 @@ test('growPolicyCheckpoint carries the perception head; a warm restart with mode
     await savePolicy(path.join(dir, 'src'), src, source, { step: 7, extraTensors: head.params.entries() });
     src.dispose();
     head.params.dispose();
+    const before = tf.memory().numTensors;
     const r = await growPolicyCheckpoint(path.join(dir, 'src'), path.join(dir, 'grown'), 3);
+    assert.equal(tf.memory().numTensors, before, 'growing a checkpoint leaks no tensors');
     assert.deepEqual(r.plan, [0, 1, 'new']);
     assert.equal(r.aux, true);
     const { meta, tensors } = loadCheckpoint(path.join(dir, 'grown'), { kind: 'policy' });

@@ -8,7 +8,7 @@
  */
 export function explainError(message: string): string {
   if (/^Aborted\(/.test(message)) {
-    return `${message}\n  The wasm backend aborted: most often its heap reached its 4 GiB cap. Lower the per-step work (batchSize, grpo.G, the rollout length cap) or run on @tensorflow/tfjs-node(-gpu); the last written OUT/latest is intact (--resume continues from it).`;
+    return `${message}\n  The wasm backend aborted: most often its heap reached its 4 GiB cap. Lower the per-step work (batchSize, grpo.G, the rollout length cap) or run on @tensorflow/tfjs-node(-gpu). A training run's last written OUT/latest is intact (--resume continues from it).`;
   }
   return message;
 }

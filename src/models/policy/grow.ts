@@ -73,6 +73,7 @@ export function growPolicyDepth(source: PolicyModel, plan: GrowPlan, seed = 0): 
   const grown = new PolicyModel(config, source.tokenizer, source.encoder, seed);
   try {
     const layerOf = /^decoder\.layers\.(\d+)\.(.*)$/;
+    let zeroed = 0;
     for (const [name, v] of grown.params.entries()) {
       const m = layerOf.exec(name);
       if (!m) {
@@ -81,10 +82,13 @@ export function growPolicyDepth(source: PolicyModel, plan: GrowPlan, seed = 0): 
       }
       const from = plan[Number(m[1])];
       if (from !== 'new') v.assign(source.params.get(`decoder.layers.${from}.${m[2]}`));
-      else if (m[2] === 'attn.out.w' || m[2] === 'mlp.down.w') tf.tidy(() => v.assign(tf.zerosLike(v))); // identity block
+      else if (m[2] === 'attn.out.w' || m[2] === 'mlp.down.w') {
+        tf.tidy(() => v.assign(tf.zerosLike(v))); // identity block
+        zeroed++;
+      }
     }
-    const newOut = grown.params.entries().filter(([n]) => /^decoder\.layers\.\d+\.(attn\.out|mlp\.down)\.w$/.test(n));
-    if (newOut.length !== 2 * plan.length) throw new Error(`grow: expected attn.out and mlp.down in each of ${plan.length} blocks, found ${newOut.length} (the block layout changed; update grow.ts)`);
+    const added = plan.filter((p) => p === 'new').length;
+    if (zeroed !== 2 * added) throw new Error(`grow: zeroed ${zeroed} output projections for ${added} new blocks, expected ${2 * added} (the block layout changed; update grow.ts)`);
   } catch (e) {
     grown.dispose();
     throw e;
