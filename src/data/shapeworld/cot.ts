@@ -71,6 +71,22 @@ export function readingOrder(scene: SceneGraph): number[] {
     .sort((a, b) => row(a) - row(b) || scene.objects[a].centroid[0] - scene.objects[b].centroid[0] || scene.objects[a].centroid[1] - scene.objects[b].centroid[1] || a - b);
 }
 
+/** "the large red circle, the small blue square and …" in reading order ("nothing" when empty). */
+export function listObjects(scene: SceneGraph, ids: readonly number[]): string {
+  if (ids.length === 0) return 'nothing';
+  const rank = new Map(readingOrder(scene).map((id, r) => [id, r]));
+  return joinList([...ids].sort((a, b) => rank.get(a)! - rank.get(b)!).map((id) => objectRef(scene, id)));
+}
+
+/**
+ * A filter step's sentence for a predicate the listing states (colour, shape, size, region):
+ * "Keeping only the red ones leaves the large red circle." / "Leaving out the circles leaves …".
+ * `kept` are the ids the step keeps. (Fact predicates state their fact instead; see below.)
+ */
+export function filterSentence(scene: SceneGraph, p: Exclude<Predicate, { type: 'fact' }>, negate: boolean, kept: readonly number[]): string {
+  return `${negate ? 'Leaving out' : 'Keeping only'} ${predicateGroup(p)} leaves ${listObjects(scene, kept)}.`;
+}
+
 /** Builds the chain of thought of a query about a scene. Throws when the program does not select the target. */
 export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeWorldConfig = DEFAULT_CONFIG): ChainOfThought {
   const program: Program = query.program;
@@ -113,7 +129,7 @@ export function buildChainOfThought(scene: SceneGraph, query: Query, cfg: ShapeW
             ? `${capitalize(f.explain)}, so leaving those out leaves ${list(out[k])}.`
             : `${capitalize(f.explain)}, so ${out[k].length === 1 ? 'the only candidate is' : 'the candidates are'} ${list(out[k])}.`;
         } else {
-          s = `${n.negate ? 'Leaving out' : 'Keeping only'} ${predicateGroup(p)} leaves ${list(out[k])}.`;
+          s = filterSentence(scene, p, n.negate, out[k]);
         }
         break;
       }

@@ -63,6 +63,13 @@ export interface SftConfig {
    * listed text. 0 = off (whole chains only).
    */
   listingFraction: number;
+  /**
+   * Lookup drills (lookup-drill.ts): a share `fraction` of rows (disjoint from the listing-context
+   * rows) keep their chain up to the listing as context, with another row's image, and are trained
+   * on `sentences` filter steps over the listed objects instead of the rest of their chain.
+   * 0 = off.
+   */
+  lookupDrill: { fraction: number; sentences: number };
   optim: {
     /** Peak learning rate. */
     lr: number;
@@ -97,15 +104,15 @@ const OPTIM = { lr: 2e-3, warmup: 100, minLrFactor: 0.05, weightDecay: 0.01, bet
 
 export const SFT_PRESETS: Record<PresetName, SftConfig> = {
   tiny: {
-    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3, respread: { steps: [2], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
+    preset: 'tiny', model: POLICY_PRESETS.tiny, seed: 0, dataSeed: 1, steps: 4, batchSize: 4, reasonFraction: 0.5, bucketBatches: 2, workers: 1, auxPerception: 0.3, respread: { steps: [2], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0, lookupDrill: { fraction: 0, sentences: 4 },
     optim: { ...OPTIM, warmup: 2 }, heldout: { seed: 7777, samples: 2, every: 0, maxTokens: 24 }, checkpointEvery: 2, logEvery: 1,
   },
   small: {
-    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3, respread: { steps: [550], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
+    preset: 'small', model: POLICY_PRESETS.small, seed: 0, dataSeed: 1, steps: 2000, batchSize: 16, reasonFraction: 0.5, bucketBatches: 4, workers: 2, auxPerception: 0.3, respread: { steps: [550], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0, lookupDrill: { fraction: 0, sentences: 4 },
     optim: { ...OPTIM, lr: 3e-3, warmup: 50 }, heldout: { seed: 7777, samples: 16, every: 250, maxTokens: 320 }, checkpointEvery: 50, logEvery: 10,
   },
   base: {
-    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3, respread: { steps: [1500], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0,
+    preset: 'base', model: POLICY_PRESETS.base, seed: 0, dataSeed: 1, steps: 6000, batchSize: 32, reasonFraction: 0.5, bucketBatches: 4, workers: 1, auxPerception: 0.3, respread: { steps: [1500], threshold: 0.75 }, visionInit: { dir: null, lrScale: 1 }, policyInit: { dir: null }, listingFraction: 0, lookupDrill: { fraction: 0, sentences: 4 },
     optim: { ...OPTIM, lr: 1e-3, warmup: 300 }, heldout: { seed: 7777, samples: 64, every: 500, maxTokens: 400 }, checkpointEvery: 250, logEvery: 20,
   },
 };
@@ -136,6 +143,9 @@ export function validateSftConfig(c: SftConfig): void {
   if (c.policyInit.dir !== null && (typeof c.policyInit.dir !== 'string' || c.policyInit.dir === '')) throw new Error(`sft.policyInit.dir: expected a policy checkpoint folder or null, got ${JSON.stringify(c.policyInit.dir)}`);
   if (c.policyInit.dir !== null && c.visionInit.dir !== null) throw new Error('sft: policyInit (--init) and visionInit (--vision) exclude each other: a policy checkpoint already holds its vision stack');
   if (!(c.listingFraction >= 0 && c.listingFraction < 1)) throw new Error(`sft.listingFraction: expected a share in [0, 1), got ${c.listingFraction}`);
+  if (!(c.lookupDrill.fraction >= 0 && c.lookupDrill.fraction < 1)) throw new Error(`sft.lookupDrill.fraction: expected a share in [0, 1), got ${c.lookupDrill.fraction}`);
+  posInt('lookupDrill.sentences', c.lookupDrill.sentences);
+  if (!(c.listingFraction + c.lookupDrill.fraction < 1)) throw new Error(`sft: listingFraction (${c.listingFraction}) + lookupDrill.fraction (${c.lookupDrill.fraction}) must stay below 1 so some rows train on whole chains; lower one of them`);
   if (!(c.auxPerception >= 0)) throw new Error(`sft.auxPerception: expected a weight ≥ 0 (0 = off), got ${c.auxPerception}`);
   if (!(c.optim.lr > 0)) throw new Error(`sft.optim.lr: expected > 0, got ${c.optim.lr}`);
   if (!Number.isInteger(c.optim.warmup) || c.optim.warmup < 0) throw new Error(`sft.optim.warmup: expected an integer ≥ 0, got ${c.optim.warmup}`);

@@ -14,6 +14,8 @@ import { trainStream, type ShapeWorldStream, type StreamState } from '../../data
 import { Rng, deriveSeed } from '../../util/rng';
 import { encodePrompt, encodeResponse } from '../../models/policy/prompt';
 import type { Tokenizer } from '../../models/policy/tokenizer';
+import { shapeWorldMeta } from '../../data/shapeworld/make-sample';
+import { drillText } from './lookup-drill';
 import { tokenLabels } from './perception';
 
 export interface SftBatch {
@@ -30,6 +32,8 @@ export interface SftBatch {
   tokenLabels: (Int32Array | null)[];
   /** Rows trained with the listing as context (listing-context.ts). */
   listedRows: number;
+  /** Rows trained on lookup drills after the listing (lookup-drill.ts). */
+  drilledRows: number;
 }
 
 export interface SftDataState {
@@ -48,6 +52,15 @@ export interface SftDataOptions {
   imageTokens: number;
   /** Share of rows trained with their listing as context and another row's image (listing-context.ts); 0 = off. */
   listingFraction?: number;
+  /** Share of rows trained on lookup drills (lookup-drill.ts) and the drill's filter steps; off when absent or 0. */
+  lookupDrill?: { fraction: number; sentences: number };
+}
+
+/** Rows of a batch that become lookup drills, with the drill's steps and its random source. */
+export interface DrillRows {
+  rows: readonly number[];
+  sentences: number;
+  rng: Rng;
 }
 
 /** One sample as (prompt, response) ids. */
@@ -58,9 +71,11 @@ export function encodeSample(tok: Tokenizer, s: Sample, imageTokens: number): { 
 
 /**
  * Batch of encoded samples. With `listed` (row indices, listing-context.ts), those rows get their
- * chain's listing sentence moved into the prompt and the next row's image (and its labels).
+ * chain's listing sentence moved into the prompt and the next row's image (and its labels). Rows in
+ * `drilled` are set up the same way but their response is a lookup drill (lookup-drill.ts): filter
+ * steps over the listed objects, no end token.
  */
-export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number, listed: readonly number[] = []): SftBatch {
+export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number, listed: readonly number[] = [], drilled: DrillRows | null = null): SftBatch {
   const enc = samples.map((s) => encodeSample(tok, s, imageTokens));
   const grid = Math.round(Math.sqrt(imageTokens));
   const images = samples.map((s) => s.image);
@@ -78,6 +93,21 @@ export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number
       listedRows++;
     }
   }
+  let drilledRows = 0;
+  if (drilled && drilled.rows.length > 0 && samples.length > 1) {
+    const dot = tok.encode('.')[0];
+    for (const i of drilled.rows) {
+      if (listed.includes(i)) throw new Error(`makeBatch: row ${i} cannot be both a listing-context row and a drill row`);
+      const split = splitAtListing(enc[i].response, dot);
+      if (split == null) continue;
+      const text = drillText(shapeWorldMeta(samples[i]), drilled.rng, drilled.sentences);
+      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: tok.encode(text) }; // no end token: a drill is not a whole chain
+      const j = (i + 1) % samples.length;
+      images[i] = samples[j].image;
+      labels[i] = tokenLabels(samples[j], grid);
+      drilledRows++;
+    }
+  }
   const responseTokens = enc.reduce((n, e) => n + e.response.length, 0);
   return {
     samples,
@@ -88,6 +118,7 @@ export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number
     images,
     tokenLabels: labels,
     listedRows,
+    drilledRows,
   };
 }
 
@@ -148,8 +179,13 @@ export class SftData {
     const pick = new Rng(deriveSeed(this.opts.seed, 'sft-listing', this.bucket));
     for (let i = 0; i < bucketBatches; i++) {
       const rows = enc.slice(i * batchSize, (i + 1) * batchSize).map((e) => e.s);
-      const listed = frac > 0 ? rows.map((_, r) => r).filter(() => pick.next() < frac) : [];
-      batches.push(makeBatch(this.tok, rows, imageTokens, listed));
+      const drill = this.opts.lookupDrill?.fraction ?? 0;
+      // one draw per row: [0, frac) listing context, [frac, frac + drill) lookup drill (no draws when both are off)
+      const u = frac > 0 || drill > 0 ? rows.map(() => pick.next()) : [];
+      const listed = u.map((x, r) => (x < frac ? r : -1)).filter((r) => r >= 0);
+      const drilled = u.map((x, r) => (x >= frac && x < frac + drill ? r : -1)).filter((r) => r >= 0);
+      const drillRows = drilled.length > 0 ? { rows: drilled, sentences: this.opts.lookupDrill!.sentences, rng: new Rng(deriveSeed(this.opts.seed, 'sft-drill', this.bucket, i)) } : null;
+      batches.push(makeBatch(this.tok, rows, imageTokens, listed, drillRows));
     }
     return new Rng(deriveSeed(this.opts.seed, 'sft-bucket', this.bucket)).shuffle(batches);
   }

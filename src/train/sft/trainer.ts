@@ -62,6 +62,8 @@ export interface SftStepReport {
   sequences: number;
   /** Rows trained with their listing as context (`listingFraction`). */
   listedRows: number;
+  /** Rows trained on lookup drills (`lookupDrill.fraction`). */
+  drilledRows: number;
   /** Prompt + response tokens (without padding) and the padded batch size B × L. */
   tokens: number;
   paddedTokens: number;
@@ -139,7 +141,7 @@ export class SftTrainer {
     this.optimizer = new AdamW(paramGroups(this.model, config, this.aux), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
     this.varNames = this.optimizer.groups.flatMap((g) => g.vars.map(([n]) => n));
     this.data = new SftData(this.model.tokenizer, {
-      seed: config.seed, dataSeed: config.dataSeed, batchSize: config.batchSize, reasonFraction: config.reasonFraction, bucketBatches: config.bucketBatches, imageTokens: this.model.imageTokens, listingFraction: config.listingFraction,
+      seed: config.seed, dataSeed: config.dataSeed, batchSize: config.batchSize, reasonFraction: config.reasonFraction, bucketBatches: config.bucketBatches, imageTokens: this.model.imageTokens, listingFraction: config.listingFraction, lookupDrill: config.lookupDrill,
     });
     this.schedule = { kind: 'warmup-cosine', warmup: o.warmup, total: config.steps, minFactor: o.minLrFactor };
     this.rng = new Rng(deriveSeed(config.seed, 'sft'));
@@ -202,7 +204,7 @@ export class SftTrainer {
       const L = Math.max(...batch.prompts.map((p, i) => p.length + batch.responses[i].length));
       return {
         step: this.step, loss: lossSum / total, auxLoss: withAux ? auxSum / auxTotal : 0, lr, gradNorm, ms, dataMs, workerMs: remoteMs,
-        sequences: batch.samples.length, listedRows: batch.listedRows, tokens: batch.tokens, paddedTokens: L * batch.samples.length, responseTokens: total,
+        sequences: batch.samples.length, listedRows: batch.listedRows, drilledRows: batch.drilledRows, tokens: batch.tokens, paddedTokens: L * batch.samples.length, responseTokens: total,
       };
     } finally {
       tf.dispose(Object.values(grads));
