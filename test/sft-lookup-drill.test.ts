@@ -15,6 +15,10 @@ import type { EncoderSource } from '../src/models/policy/checkpoint';
 import { resolveSftConfig } from '../src/train/sft/config';
 import { SftData, encodeSample, makeBatch } from '../src/train/sft/data';
 import { drillPredicates, lookupDrill } from '../src/train/sft/lookup-drill';
+import { halfBatchGrads } from '../src/train/sft/grad-worker';
+import { POLICY_PRESETS } from '../src/models/policy/config';
+import { PolicyModel } from '../src/models/policy/model';
+import { disposeLogProbs, logProbs } from '../src/models/policy/logprobs';
 import { tokenLabels } from '../src/train/sft/perception';
 import { SftTrainer } from '../src/train/sft/trainer';
 import { Rng } from '../src/util/rng';
@@ -76,14 +80,48 @@ test('makeBatch with drill rows: listing into the prompt, drill sentences (no en
   const context = tok.decode(b.prompts[1].slice(e.prompt.length));
   assert.match(context, /the picture shows/);
   assert.ok(context.trim().endsWith('.'));
-  const want = lookupDrill(shapeWorldMeta(samples[1]).scene, new Rng(5), 3).map((s) => s.sentence).join(' ');
-  assert.deepEqual(b.responses[1], tok.encode(want));
+  const steps = lookupDrill(shapeWorldMeta(samples[1]).scene, new Rng(5), 3);
+  assert.deepEqual(b.responses[1], tok.encode(steps.map((s) => s.sentence).join(' ')));
   assert.equal(tok.decode(b.responses[1]).split('.').length - 1, 3);
+  // the loss counts each step's result (from the word after "leaves" to the full stop), nothing else
+  const mask = b.lossMask[1]!;
+  assert.equal(mask.length, b.responses[1].length);
+  const counted = b.responses[1].filter((_, t) => mask[t] === 1);
+  assert.deepEqual(counted, steps.flatMap((s) => tok.encode(s.sentence.slice(s.sentence.indexOf(' leaves ') + ' leaves'.length))));
+  assert.equal(tok.decode(b.responses[1].filter((_, t) => mask[t] === 0)).split('leaves').length - 1, 3, 'the masked-out tokens are the three openings');
+  assert.deepEqual([b.lossMask[0], b.lossMask[2]], [null, null]);
+  assert.equal(b.responseTokens, plain.responseTokens - plain.responses[1].length + mask.reduce((a, x) => a + x, 0));
   assert.notEqual(b.responses[1][b.responses[1].length - 1], e.response[e.response.length - 1], 'no end token');
   assert.equal(b.images[1], samples[2].image);
   assert.deepEqual(b.tokenLabels[1], tokenLabels(samples[2], 4));
   for (const i of [0, 2]) assert.deepEqual(b.responses[i], plain.responses[i]);
   assert.throws(() => makeBatch(tok, samples, 16, [1], { rows: [1], sentences: 3, rng: new Rng(5) }), /both/);
+});
+
+test('halfBatchGrads with a loss mask: the loss sums −log p over the counted tokens only, and masked-out tokens get no gradient', () => {
+  const cfg = { ...POLICY_PRESETS.tiny, vision: { ...POLICY_PRESETS.tiny.vision } };
+  const model = new PolicyModel(cfg, tok, source);
+  const samples = trainStream('refshapes', { seed: 4 }).take(2);
+  const b = makeBatch(tok, samples, model.imageTokens, [], { rows: [0], sentences: 2, rng: new Rng(5) });
+  const vars = [...model.params.entries()].map(([n, v]) => [n, v] as [string, tf.Variable]);
+  const emb = model.embedImages(encoder, b.images);
+  const r = logProbs(model, b.prompts, b.responses, model.visionTokens(emb));
+  const lp = r.logProbs.arraySync() as number[][];
+  disposeLogProbs(r);
+  emb.dispose();
+  const want = -b.responses.reduce((acc, resp, i) => acc + resp.reduce((a, _, t) => a + (b.lossMask[i] ? b.lossMask[i]![t] : 1) * lp[i][t], 0), 0);
+  const n0 = tf.memory().numTensors;
+  const g = halfBatchGrads(model, encoder, b.prompts, b.responses, b.images, b.responseTokens, vars, null, b.lossMask);
+  assert.ok(Math.abs(g.lossSum - want) < 1e-3 * Math.abs(want), `${g.lossSum} vs ${want}`);
+  const all = halfBatchGrads(model, encoder, b.prompts, b.responses, b.images, b.responseTokens, vars, null);
+  assert.ok(all.lossSum > g.lossSum + 1, 'the drill openings add loss when unmasked');
+  // a row whose every token is masked out contributes nothing: its gradients equal those without it
+  const zero = halfBatchGrads(model, encoder, b.prompts.slice(0, 1), b.responses.slice(0, 1), b.images.slice(0, 1), 1, vars, null, [b.lossMask[0]!.map(() => 0)]);
+  assert.equal(Math.abs(zero.lossSum), 0);
+  assert.equal(Math.max(...Object.values(zero.grads).map((t) => tf.tidy(() => t.abs().max().dataSync()[0]))), 0);
+  tf.dispose([...Object.values(g.grads), ...Object.values(all.grads), ...Object.values(zero.grads)]);
+  assert.equal(tf.memory().numTensors, n0);
+  model.dispose();
 });
 
 test('SftData with lookupDrill: about that share, disjoint from listing rows, the listing rows unchanged by it; config checks; a step leaks nothing', async () => {

@@ -15,15 +15,17 @@ import { Rng, deriveSeed } from '../../util/rng';
 import { encodePrompt, encodeResponse } from '../../models/policy/prompt';
 import type { Tokenizer } from '../../models/policy/tokenizer';
 import { shapeWorldMeta } from '../../data/shapeworld/make-sample';
-import { drillText } from './lookup-drill';
+import { drillTokens } from './lookup-drill';
 import { tokenLabels } from './perception';
 
 export interface SftBatch {
   samples: Sample[];
   prompts: number[][];
   responses: number[][];
-  /** Response tokens (what the loss averages over). */
+  /** Response tokens the loss counts (what it averages over): all of them, less the unweighted ones of `lossMask`. */
   responseTokens: number;
+  /** Per row, 1 where a response token counts in the loss and 0 where it is context; null = every token counts. */
+  lossMask: (number[] | null)[];
   /** Prompt + response tokens. */
   tokens: number;
   /** Per row, the image it is trained with (its own sample's, or another row's under `listingContext`). */
@@ -73,7 +75,7 @@ export function encodeSample(tok: Tokenizer, s: Sample, imageTokens: number): { 
  * Batch of encoded samples. With `listed` (row indices, listing-context.ts), those rows get their
  * chain's listing sentence moved into the prompt and the next row's image (and its labels). Rows in
  * `drilled` are set up the same way but their response is a lookup drill (lookup-drill.ts): filter
- * steps over the listed objects, no end token.
+ * steps over the listed objects, no end token, the loss on each step's result only (`lossMask`).
  */
 export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number, listed: readonly number[] = [], drilled: DrillRows | null = null): SftBatch {
   const enc = samples.map((s) => encodeSample(tok, s, imageTokens));
@@ -94,27 +96,30 @@ export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number
     }
   }
   let drilledRows = 0;
+  const lossMask: (number[] | null)[] = samples.map(() => null);
   if (drilled && drilled.rows.length > 0 && samples.length > 1) {
     const dot = tok.encode('.')[0];
     for (const i of drilled.rows) {
       if (listed.includes(i)) throw new Error(`makeBatch: row ${i} cannot be both a listing-context row and a drill row`);
       const split = splitAtListing(enc[i].response, dot);
       if (split == null) continue;
-      const text = drillText(shapeWorldMeta(samples[i]), drilled.rng, drilled.sentences);
-      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: tok.encode(text) }; // no end token: a drill is not a whole chain
+      const d = drillTokens(tok, shapeWorldMeta(samples[i]), drilled.rng, drilled.sentences);
+      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: d.ids }; // no end token: a drill is not a whole chain
+      lossMask[i] = d.mask;
       const j = (i + 1) % samples.length;
       images[i] = samples[j].image;
       labels[i] = tokenLabels(samples[j], grid);
       drilledRows++;
     }
   }
-  const responseTokens = enc.reduce((n, e) => n + e.response.length, 0);
+  const responseTokens = enc.reduce((n, e, i) => n + (lossMask[i] ? lossMask[i]!.reduce((a, x) => a + x, 0) : e.response.length), 0);
   return {
     samples,
     prompts: enc.map((e) => e.prompt),
     responses: enc.map((e) => e.response),
     responseTokens,
-    tokens: responseTokens + enc.reduce((n, e) => n + e.prompt.length, 0),
+    tokens: enc.reduce((n, e) => n + e.prompt.length + e.response.length, 0),
+    lossMask,
     images,
     tokenLabels: labels,
     listedRows,

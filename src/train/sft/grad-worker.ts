@@ -39,7 +39,9 @@ export interface WorkerStep {
   prompts: number[][];
   responses: number[][];
   images: RGBImage[];
-  /** Response tokens of the WHOLE batch (both halves): the loss divisor. */
+  /** Per row, the response tokens that count in the loss (1) or not (0); null = all. */
+  lossMask: (number[] | null)[];
+  /** Counted response tokens of the WHOLE batch (both halves): the loss divisor. */
   total: number;
   /** This half's vision-token labels (with the auxiliary loss). */
   labels: Int32Array | null;
@@ -69,10 +71,10 @@ export interface AuxHalf {
 
 /**
  * Gradients, by parameter name, of a half batch's share of the batch loss:
- * Σ(−log p over its response tokens) / total + weight · Σ(perception CE over its vision tokens) / auxTotal.
+ * Σ(−log p over its response tokens, those `lossMask` counts) / total + weight · Σ(perception CE over its vision tokens) / auxTotal.
  * Shares of the two halves add up to the whole batch's mean losses.
  */
-export function halfBatchGrads(model: PolicyModel, encoder: ImageEncoderLike, prompts: number[][], responses: number[][], images: RGBImage[], total: number, vars: [string, tf.Variable][], aux?: AuxHalf | null): { grads: Record<string, tf.Tensor>; lossSum: number; auxSum: number } {
+export function halfBatchGrads(model: PolicyModel, encoder: ImageEncoderLike, prompts: number[][], responses: number[][], images: RGBImage[], total: number, vars: [string, tf.Variable][], aux?: AuxHalf | null, lossMask?: readonly (readonly number[] | null)[]): { grads: Record<string, tf.Tensor>; lossSum: number; auxSum: number } {
   const emb = model.embedImages(encoder, images);
   try {
     const layout = packForScoring(model, prompts, responses);
@@ -80,7 +82,8 @@ export function halfBatchGrads(model: PolicyModel, encoder: ImageEncoderLike, pr
     let auxSum = 0;
     const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
       const r = scoreResponses(model, layout, model.visionTokens(emb), { withImageHidden: !!aux });
-      const lm = r.logProbs.sum().neg();
+      const w = lossMaskTensor(lossMask, layout.R); // [B, R] or null
+      const lm = (w ? r.logProbs.mul(w) : r.logProbs).sum().neg();
       lossSum = lm.dataSync()[0];
       let loss = lm.div(total);
       if (aux) {
@@ -97,6 +100,14 @@ export function halfBatchGrads(model: PolicyModel, encoder: ImageEncoderLike, pr
   } finally {
     emb.dispose();
   }
+}
+
+/** The per-token loss weights [B, R] of a half batch's `lossMask` (null when every token counts). */
+export function lossMaskTensor(lossMask: readonly (readonly number[] | null)[] | undefined, R: number): tf.Tensor2D | null {
+  if (!lossMask || lossMask.every((m) => m == null)) return null;
+  const w = new Float32Array(lossMask.length * R).fill(1);
+  lossMask.forEach((m, b) => m?.forEach((x, r) => (w[b * R + r] = x)));
+  return tf.tensor2d(w, [lossMask.length, R]);
 }
 
 /** Concatenate per-sample token labels (null when any is missing). */
@@ -136,7 +147,7 @@ if (parentPort && (workerData as { coprsSftWorker?: boolean } | null)?.coprsSftW
         const vars = msg.names.map((n) => [n, lookup(n)] as [string, tf.Variable]);
         tf.tidy(() => vars.forEach(([, v], i) => v.assign(tf.tensor(msg.weights[i], v.shape))));
         const aux = head && msg.labels ? { head, labels: msg.labels, weight: auxWeight, totalTokens: msg.auxTotal } : null;
-        const { grads, lossSum, auxSum } = halfBatchGrads(model, encoder.encoder, msg.prompts, msg.responses, msg.images, msg.total, vars, aux);
+        const { grads, lossSum, auxSum } = halfBatchGrads(model, encoder.encoder, msg.prompts, msg.responses, msg.images, msg.total, vars, aux, msg.lossMask);
         const out = msg.names.map((n) => grads[n].dataSync() as Float32Array);
         tf.dispose(Object.values(grads));
         const reply: WorkerGrads = { type: 'grads', grads: out, lossSum, auxSum, ms: Date.now() - t0 };

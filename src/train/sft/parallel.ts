@@ -58,8 +58,8 @@ export class GradWorker {
   }
 
   /** Gradients of the worker's half (see `halfBatchGrads`); `weights` are transferred. */
-  async step(names: string[], weights: Float32Array[], half: { prompts: number[][]; responses: number[][]; images: RGBImage[]; labels: Int32Array | null }, total: number, auxTotal: number): Promise<WorkerGrads> {
-    const msg: WorkerStep = { type: 'step', names, weights, prompts: half.prompts, responses: half.responses, images: half.images, total, labels: half.labels, auxTotal };
+  async step(names: string[], weights: Float32Array[], half: { prompts: number[][]; responses: number[][]; images: RGBImage[]; labels: Int32Array | null; lossMask: (number[] | null)[] }, total: number, auxTotal: number): Promise<WorkerGrads> {
+    const msg: WorkerStep = { type: 'step', names, weights, prompts: half.prompts, responses: half.responses, images: half.images, total, labels: half.labels, auxTotal, lossMask: half.lossMask };
     const r = await this.request(msg, weights.map((w) => w.buffer as ArrayBuffer));
     if (r.type !== 'grads') throw new Error(`sft worker: unexpected reply ${r.type} to step`);
     return r;

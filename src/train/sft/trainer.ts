@@ -173,13 +173,14 @@ export class SftTrainer {
       responses: idx.map((i) => batch.responses[i]),
       images: idx.map((i) => batch.images[i]),
       labels: withAux ? joinLabels(idx.map((i) => batch.tokenLabels[i])) : null,
+      lossMask: idx.map((i) => batch.lossMask[i]),
     });
     const remote = split
       ? this.worker!.step(this.varNames, this.varNames.map((n) => this.param(n).dataSync() as Float32Array), pick(theirs), total, auxTotal)
       : null;
     const a = pick(mine);
     const aux = withAux ? { head: this.aux!, labels: a.labels!, weight: this.config.auxPerception, totalTokens: auxTotal } : null;
-    const local = halfBatchGrads(this.model, this.encoder, a.prompts, a.responses, a.images, total, this.varNames.map((n) => [n, this.param(n)]), aux);
+    const local = halfBatchGrads(this.model, this.encoder, a.prompts, a.responses, a.images, total, this.varNames.map((n) => [n, this.param(n)]), aux, a.lossMask);
     let grads = local.grads;
     let lossSum = local.lossSum;
     let auxSum = local.auxSum;
