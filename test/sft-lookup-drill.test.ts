@@ -64,6 +64,8 @@ test('lookupDrill: distinct predicates while they last, each keeps what it says 
     assert.deepEqual([...s.kept].sort(), [...want].sort());
     assert.ok(s.kept.length > 0);
     assert.equal(s.sentence, filterSentence(scene, s.pred, s.negate, s.kept));
+    assert.equal(s.opening + s.result, s.sentence);
+    assert.ok(s.opening.endsWith(' leaves') && s.result.startsWith(' the ') && s.result.endsWith('.'));
   }
   assert.deepEqual(lookupDrill(scene, new Rng(11), 13, 0.5), steps);
   assert.equal(lookupDrill(scene, new Rng(1), 20).length, 20, 'more steps than predicates: the pool repeats');
@@ -87,7 +89,7 @@ test('makeBatch with drill rows: listing into the prompt, drill sentences (no en
   const mask = b.lossMask[1]!;
   assert.equal(mask.length, b.responses[1].length);
   const counted = b.responses[1].filter((_, t) => mask[t] === 1);
-  assert.deepEqual(counted, steps.flatMap((s) => tok.encode(s.sentence.slice(s.sentence.indexOf(' leaves ') + ' leaves'.length))));
+  assert.deepEqual(counted, steps.flatMap((s) => tok.encode(s.result)));
   assert.equal(tok.decode(b.responses[1].filter((_, t) => mask[t] === 0)).split('leaves').length - 1, 3, 'the masked-out tokens are the three openings');
   assert.deepEqual([b.lossMask[0], b.lossMask[2]], [null, null]);
   assert.equal(b.responseTokens, plain.responseTokens - plain.responses[1].length + mask.reduce((a, x) => a + x, 0));

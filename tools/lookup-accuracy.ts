@@ -48,8 +48,7 @@ import { Rng } from '../src/util/rng';
       if (!split) return;
       const prompt = [...encodePrompt(tok, s.query, m.imageTokens), ...split.listing];
       for (const step of lookupDrill(shapeWorldMeta(s).scene, rng, per)) {
-        const cut = step.sentence.indexOf(' leaves ') + ' leaves'.length;
-        rows.push({ prompt: [...prompt, ...tok.encode(step.sentence.slice(0, cut))], image: i, want: tok.decode(tok.encode(step.sentence.slice(cut))).trim(), kind: `${step.negate ? 'leaving out' : 'keeping only'} ${step.pred.type}, ${step.kept.length === 1 ? '1 kept' : 'several kept'}` });
+        rows.push({ prompt: [...prompt, ...tok.encode(step.opening)], image: i, want: tok.decode(tok.encode(step.result)).trim(), kind: `${step.negate ? 'leaving out' : 'keeping only'} ${step.pred.type}, ${step.kept.length === 1 ? '1 kept' : 'several kept'}` });
       }
     });
     const idx = tf.tensor1d(rows.map((r) => r.image), 'int32');

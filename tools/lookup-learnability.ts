@@ -44,8 +44,7 @@ import { Rng } from '../src/util/rng';
   const evalRng = new Rng(6);
   const heldRows = held.map((s) => {
     const st = lookupDrill(shapeWorldMeta(s).scene, evalRng, 1)[0];
-    const cut = st.sentence.indexOf(' leaves ') + ' leaves'.length;
-    return { prompt: [...head(s), ...tok.encode(st.sentence.slice(0, cut))], want: tok.decode(tok.encode(st.sentence.slice(cut))).trim(), image: s.image };
+    return { prompt: [...head(s), ...tok.encode(st.opening)], want: tok.decode(tok.encode(st.result)).trim(), image: s.image };
   });
   const evaluate = (): number => {
     let ok = 0;

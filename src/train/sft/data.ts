@@ -83,33 +83,30 @@ export function makeBatch(tok: Tokenizer, samples: Sample[], imageTokens: number
   const images = samples.map((s) => s.image);
   const labels = samples.map((s) => tokenLabels(s, grid));
   let listedRows = 0;
-  if (listed.length > 0 && samples.length > 1) {
+  let drilledRows = 0;
+  const lossMask: (number[] | null)[] = samples.map(() => null);
+  const drillRows = drilled?.rows ?? [];
+  const both = drillRows.find((i) => listed.includes(i));
+  if (both !== undefined) throw new Error(`makeBatch: row ${both} cannot be both a listing-context row and a drill row`);
+  if (samples.length > 1) {
     const dot = tok.encode('.')[0];
-    for (const i of listed) {
+    const rows = [...listed.map((i) => ({ i, drill: false })), ...drillRows.map((i) => ({ i, drill: true }))];
+    for (const { i, drill } of rows) {
       const split = splitAtListing(enc[i].response, dot);
       if (split == null) continue;
-      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: split.rest };
+      const prompt = [...enc[i].prompt, ...split.listing];
+      if (drill) {
+        const d = drillTokens(tok, shapeWorldMeta(samples[i]), drilled!.rng, drilled!.sentences);
+        enc[i] = { prompt, response: d.ids }; // no end token: a drill is not a whole chain
+        lossMask[i] = d.mask;
+        drilledRows++;
+      } else {
+        enc[i] = { prompt, response: split.rest };
+        listedRows++;
+      }
       const j = (i + 1) % samples.length; // another scene: the listing, not the image, must carry the reasoning
       images[i] = samples[j].image;
       labels[i] = tokenLabels(samples[j], grid);
-      listedRows++;
-    }
-  }
-  let drilledRows = 0;
-  const lossMask: (number[] | null)[] = samples.map(() => null);
-  if (drilled && drilled.rows.length > 0 && samples.length > 1) {
-    const dot = tok.encode('.')[0];
-    for (const i of drilled.rows) {
-      if (listed.includes(i)) throw new Error(`makeBatch: row ${i} cannot be both a listing-context row and a drill row`);
-      const split = splitAtListing(enc[i].response, dot);
-      if (split == null) continue;
-      const d = drillTokens(tok, shapeWorldMeta(samples[i]), drilled.rng, drilled.sentences);
-      enc[i] = { prompt: [...enc[i].prompt, ...split.listing], response: d.ids }; // no end token: a drill is not a whole chain
-      lossMask[i] = d.mask;
-      const j = (i + 1) % samples.length;
-      images[i] = samples[j].image;
-      labels[i] = tokenLabels(samples[j], grid);
-      drilledRows++;
     }
   }
   const responseTokens = enc.reduce((n, e, i) => n + (lossMask[i] ? lossMask[i]!.reduce((a, x) => a + x, 0) : e.response.length), 0);

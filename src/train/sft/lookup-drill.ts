@@ -1,5 +1,5 @@
 /**
- * Lookup drills (`sft.lookupFraction`, a departure of the kit's stage 2; README "Lookup drills").
+ * Lookup drills (`sft.lookupDrill`, a departure of the kit's stage 2; README "Lookup drills").
  *
  * Why: with the ground-truth listing forced, `policy-small-v4` still concludes right on only 56 of
  * 100 refshapes val queries, and the first wrong word of 25 of its 44 failures is the size word of a
@@ -16,13 +16,13 @@
  * response, with the loss on each step's result only (`drillTokens`). No end token: a drill
  * teaches the lookup, not where a chain ends.
  *
- * A first version trained every drill token (the openings too). 760 steps of it (fraction 0.35,
+ * A first version trained every drill token (the openings too). 750 steps of it (fraction 0.35,
  * 4 steps, from policy-small-v4) lifted the lookup but the policy began chaining filter steps:
  * format validity on 100 reasonshapes val queries fell to 0.80 (README "Lookup drills").
  */
 import type { ShapeWorldMeta } from '../../data/shapeworld/make-sample';
 import { filterSentence } from '../../data/shapeworld/cot';
-import type { Predicate } from '../../data/shapeworld/program';
+import { predicateHolds, type Predicate } from '../../data/shapeworld/program';
 import type { SceneGraph } from '../../data/shapeworld/scene';
 import type { Tokenizer } from '../../models/policy/tokenizer';
 import type { Rng } from '../../util/rng';
@@ -36,6 +36,9 @@ export interface DrillStep {
   negate: boolean;
   kept: number[];
   sentence: string;
+  /** The sentence up to "leaves" (what a drill gives) and the rest, " the … ." (what it asks for). */
+  opening: string;
+  result: string;
 }
 
 /** Every colour, shape and size value present in the scene, in object order (no duplicates). */
@@ -54,8 +57,6 @@ export function drillPredicates(scene: SceneGraph): DrillPredicate[] {
   return out;
 }
 
-const holds = (p: DrillPredicate, o: SceneGraph['objects'][number]): boolean => (p.type === 'color' ? o.color === p.value : p.type === 'shape' ? o.shape === p.value : o.size === p.value);
-
 /**
  * `n` filter steps over the whole scene (each keeps at least one object): predicates drawn without
  * replacement while they last, each negated with probability `negateProb` where the negation keeps
@@ -67,11 +68,13 @@ export function lookupDrill(scene: SceneGraph, rng: Rng, n: number, negateProb =
   const steps: DrillStep[] = [];
   for (let i = 0; i < n; i++) {
     const pred = pool[i % pool.length];
-    const keepIds = scene.objects.filter((o) => holds(pred, o)).map((o) => o.id);
-    const dropIds = scene.objects.filter((o) => !holds(pred, o)).map((o) => o.id);
+    const keepIds = scene.objects.filter((o) => predicateHolds(pred, o, scene)).map((o) => o.id);
+    const dropIds = scene.objects.filter((o) => !keepIds.includes(o.id)).map((o) => o.id);
     const negate = dropIds.length > 0 && rng.bool(negateProb);
     const kept = negate ? dropIds : keepIds;
-    steps.push({ pred, negate, kept, sentence: filterSentence(scene, pred, negate, kept) });
+    const sentence = filterSentence(scene, pred, negate, kept);
+    const cut = sentence.indexOf(' leaves ') + ' leaves'.length;
+    steps.push({ pred, negate, kept, sentence, opening: sentence.slice(0, cut), result: sentence.slice(cut) });
   }
   return steps;
 }
@@ -87,9 +90,8 @@ export function drillTokens(tok: Tokenizer, meta: ShapeWorldMeta, rng: Rng, n: n
   const ids: number[] = [];
   const mask: number[] = [];
   for (const s of steps) {
-    const cut = s.sentence.indexOf(' leaves ') + ' leaves'.length;
-    const head = tok.encode(s.sentence.slice(0, cut));
-    const result = tok.encode(s.sentence.slice(cut));
+    const head = tok.encode(s.opening);
+    const result = tok.encode(s.result);
     ids.push(...head, ...result);
     mask.push(...head.map(() => 0), ...result.map(() => 1));
   }
